@@ -1,0 +1,195 @@
+"""Simulation results: labeled arrays (agent × checkpoint × quantum) with provenance.
+
+A Result saves to netCDF-4 (``.nc``), a self-describing format that
+``xarray.open_dataset(path)`` opens without simquanta (``.to_dataframe()`` for pandas).
+The config, seed, engine and package versions travel in the file's attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of simquanta and the libraries that shape its numbers."""
+    import networkx
+    import numba
+
+    from . import __version__
+
+    return {
+        "simquanta": __version__,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "networkx": networkx.__version__,
+        "python": platform.python_version(),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """Outcome of ``simulate``.
+
+    Per agent and checkpoint: ``loss`` (bits per sample, Σ_k p_k ℓ_k), ``learned``
+    (number of quanta learned) and ``used`` (capacity used, cost units). Per agent and
+    quantum, when recorded: ``learn_step``, the step at which the quantum was first
+    learned (−1: never). ``steps``/``samples`` label the checkpoints.
+    """
+
+    engine: str
+    steps: np.ndarray  # int64[C]
+    samples: np.ndarray  # int64[C]
+    loss: np.ndarray  # float64[agents, C]
+    learned: np.ndarray  # int64[agents, C]
+    used: np.ndarray  # float64[agents, C]
+    capacity: np.ndarray  # float64[agents]
+    frequencies: np.ndarray  # float64[K]
+    config: dict[str, Any]
+    learn_step: np.ndarray | None = None  # int64[agents, K]
+    wall_seconds: float = 0.0
+    versions: dict[str, str] = field(default_factory=package_versions)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_agents(self) -> int:
+        return self.loss.shape[0]
+
+    @property
+    def agent_index(self) -> np.ndarray:
+        first = int(self.config.get("first_agent", 0))
+        return np.arange(first, first + self.n_agents)
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    # -- summaries over agents ---------------------------------------------------------
+    @property
+    def loss_mean(self) -> np.ndarray:
+        return self.loss.mean(axis=0)
+
+    @property
+    def loss_sem(self) -> np.ndarray:
+        return _sem(self.loss)
+
+    @property
+    def learned_mean(self) -> np.ndarray:
+        return self.learned.mean(axis=0)
+
+    @property
+    def learned_sem(self) -> np.ndarray:
+        return _sem(self.learned.astype(float))
+
+    def learned_mask(self) -> np.ndarray:
+        """bool[agents, C, K]: quantum ever learned by each checkpoint (needs learn_step).
+
+        Exact for the ``reject`` policy, where learned quanta are kept; under ``evict`` it
+        marks quanta acquired at least once."""
+        if self.learn_step is None:
+            raise ValueError("record_learn_steps = False: this result holds no learn steps; "
+                             "rerun with record_learn_steps=True")
+        ls = self.learn_step[:, None, :]
+        return (ls >= 0) & (ls <= self.steps[None, :, None])
+
+    # -- labeled views and files -------------------------------------------------------
+    def to_xarray(self):
+        """An ``xarray.Dataset`` with dims agent, checkpoint (and quantum)."""
+        import xarray as xr
+
+        data_vars: dict[str, Any] = {
+            "loss": (("agent", "checkpoint"), self.loss, {"units": "bits per sample"}),
+            "learned": (("agent", "checkpoint"), self.learned, {"units": "quanta"}),
+            "used": (("agent", "checkpoint"), self.used, {"units": "cost units"}),
+            "capacity": (("agent",), self.capacity, {"units": "cost units"}),
+            "frequency": (("quantum",), self.frequencies, {"long_name": "use frequency p_k"}),
+        }
+        if self.learn_step is not None:
+            data_vars["learn_step"] = (("agent", "quantum"), self.learn_step,
+                                       {"long_name": "step of first acquisition, -1 = never"})
+        coords = {
+            "agent": self.agent_index,
+            "checkpoint": np.arange(self.steps.size),
+            "step": ("checkpoint", self.steps),
+            "samples": ("checkpoint", self.samples),
+            "quantum": np.arange(self.frequencies.size),
+        }
+        attrs = {
+            "engine": self.engine,
+            "seed": self.seed,
+            "config": json.dumps(self.config),
+            "versions": json.dumps(self.versions),
+            "wall_seconds": self.wall_seconds,
+            "notes": json.dumps(list(self.notes)),
+            "title": "simquanta simulation result",
+        }
+        return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write netCDF-4 atomically (temporary file in the same folder, then rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            self.to_xarray().to_netcdf(tmp, engine="netcdf4")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Result:
+        import xarray as xr
+
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            ds = ds.load()
+        return cls.from_xarray(ds)
+
+    @classmethod
+    def from_xarray(cls, ds) -> Result:
+        return cls(
+            engine=str(ds.attrs["engine"]),
+            steps=ds["step"].values.astype(np.int64),
+            samples=ds["samples"].values.astype(np.int64),
+            loss=ds["loss"].values,
+            learned=ds["learned"].values.astype(np.int64),
+            used=ds["used"].values,
+            capacity=ds["capacity"].values,
+            frequencies=ds["frequency"].values,
+            config=json.loads(ds.attrs["config"]),
+            learn_step=ds["learn_step"].values.astype(np.int64) if "learn_step" in ds else None,
+            wall_seconds=float(ds.attrs["wall_seconds"]),
+            versions=json.loads(ds.attrs["versions"]),
+            notes=tuple(json.loads(ds.attrs.get("notes", "[]"))),
+        )
+
+    def summary_dict(self) -> dict[str, Any]:
+        """The JSON the CLI prints: per-checkpoint means over agents and the config."""
+        return {
+            "engine": self.engine,
+            "steps": self.steps.tolist(),
+            "samples": self.samples.tolist(),
+            "loss_mean": self.loss_mean.tolist(),
+            "loss_sem": self.loss_sem.tolist(),
+            "learned_mean": self.learned_mean.tolist(),
+            "wall_seconds": self.wall_seconds,
+            "config": self.config,
+            "versions": self.versions,
+        }
+
+
+def _sem(x: np.ndarray) -> np.ndarray:
+    """Standard error of the mean over axis 0 (ddof = 1; 0 for a single agent)."""
+    n = x.shape[0]
+    if n < 2:
+        return np.zeros(x.shape[1:])
+    return x.std(axis=0, ddof=1) / np.sqrt(n)

@@ -1,0 +1,451 @@
+"""Immutable, validated specifications of a simulation.
+
+Conventions (Michaud et al. 2023): quanta are indexed k = 1..K in the equations and
+0..K−1 in arrays; use frequencies follow the paper's Zipf law p_k ∝ (k + offset)^−(α+1);
+losses are in bits per sample; capacity is in the same units as the per-quantum costs.
+
+Every constructor validates its fields and raises ``ValueError`` naming the field, the
+value and what is allowed, before anything is compiled or allocated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+
+ACQUISITIONS = ("threshold", "geometric")
+POLICIES = ("reject", "evict")
+PREREQUISITE_MODES = ("block", "slow")
+ENGINES = ("exact", "events", "auto")
+#: record_learn_steps stores one int64 per agent and quantum; refuse beyond this.
+LEARN_STEPS_MAX_BYTES = 2 * 1024**3
+
+ArrayLike = float | Sequence[float] | np.ndarray
+
+
+def invalid(field_name: str, value: Any, allowed: str) -> ValueError:
+    """The one error format of simquanta: field, offending value, what is allowed."""
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return ValueError(f"{field_name} = {shown} is invalid: {allowed}")
+
+
+def check_int(field_name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise invalid(field_name, value, f"must be an integer >= {minimum}")
+    if value < minimum:
+        raise invalid(field_name, value, f"must be an integer >= {minimum}")
+    return int(value)
+
+
+def check_real(field_name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
+               low_open: bool = False, allow_inf: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise invalid(field_name, value, "must be a real number")
+    value = float(value)
+    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+        raise invalid(field_name, value, "must be finite")
+    if value < low or (low_open and value == low) or value > high:
+        bracket = "(" if low_open else "["
+        raise invalid(field_name, value, f"must lie in {bracket}{low}, {high}]")
+    return value
+
+
+def check_choice(field_name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise invalid(field_name, value, f"must be one of {', '.join(choices)}")
+    return value
+
+
+def _per_quantum(field_name: str, value: ArrayLike, n_quanta: int, *, low: float,
+                 low_open: bool = False) -> np.ndarray:
+    """A scalar broadcast to K values, or an array of exactly K finite values >= low."""
+    arr = np.asarray(value, dtype=float) if not isinstance(value, str) else None
+    if arr is None or arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n_quanta):
+        raise invalid(field_name, value, f"must be a number or an array of n_quanta = "
+                                         f"{n_quanta} numbers")
+    if not np.all(np.isfinite(arr)):
+        raise invalid(field_name, value, "must be finite")
+    bad = arr <= low if low_open else arr < low
+    if np.any(bad):
+        worst = float(np.ravel(arr)[np.argmax(np.ravel(bad))])
+        raise invalid(field_name, worst, f"every value must be {'>' if low_open else '>='} {low}")
+    out = np.broadcast_to(arr, (n_quanta,)).astype(float)
+    out.setflags(write=False)
+    return out
+
+
+def _freeze(obj: object, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True, eq=False)
+class Quanta:
+    """K quanta: use frequencies, losses, capacity costs and exposure thresholds.
+
+    Frequencies: ``frequencies`` if given (any non-negative array, normalised), else the
+    Zipf–Mandelbrot law p_k = (k + offset)^−(α+1) / Σ_j (j + offset)^−(α+1), k = 1..K.
+    ``offset = 0`` is the paper's Zipf law.
+
+    Losses: a sample that uses quantum k costs ``unlearned_loss`` b_k bits while k is not
+    learned and ``learned_loss`` a_k once it is (defaults 1 and 0).
+
+    Thresholds: with ``gamma=None``, τ_k = ``tau`` (scalar or per quantum). With a number
+    γ, τ_k = τ · (p_k / p_ref)^−γ, where p_ref is the largest p_k for γ >= 0 and the
+    smallest for γ < 0, so τ is the smallest threshold and expected steps to learn k
+    scale as τ_k / p_k ∝ p_k^−(1+γ) (γ = 0: the paper's assumption; γ ≈ −0.19 matches the
+    p_k^−0.81 the paper measured on sparse parity).
+    """
+
+    n_quanta: int
+    alpha: float = 0.5
+    offset: float = 0.0
+    frequencies: ArrayLike | None = None
+    learned_loss: ArrayLike = 0.0
+    unlearned_loss: ArrayLike = 1.0
+    cost: ArrayLike = 1.0
+    tau: ArrayLike = 1.0
+    gamma: float | None = None
+
+    def __post_init__(self) -> None:
+        k = check_int("n_quanta", self.n_quanta, 1)
+        _freeze(self, "n_quanta", k)
+        _freeze(self, "alpha", check_real("alpha", self.alpha, low=-1.0, low_open=True))
+        _freeze(self, "offset", check_real("offset", self.offset, low=-1.0, low_open=True))
+        if self.frequencies is not None:
+            freq = np.asarray(self.frequencies, dtype=float)
+            if freq.shape != (k,):
+                raise invalid("frequencies", self.frequencies,
+                              f"must be an array of n_quanta = {k} numbers")
+            if not np.all(np.isfinite(freq)) or np.any(freq < 0):
+                raise invalid("frequencies", self.frequencies,
+                              "must be finite and non-negative")
+            if freq.sum() <= 0:
+                raise invalid("frequencies", self.frequencies, "must have a positive sum")
+            freq = freq / freq.sum()
+            freq.setflags(write=False)
+            _freeze(self, "frequencies", freq)
+        _freeze(self, "learned_loss", _per_quantum("learned_loss", self.learned_loss, k,
+                                                   low=-math.inf))
+        _freeze(self, "unlearned_loss", _per_quantum("unlearned_loss", self.unlearned_loss, k,
+                                                     low=-math.inf))
+        _freeze(self, "cost", _per_quantum("cost", self.cost, k, low=0.0))
+        _freeze(self, "tau", _per_quantum("tau", self.tau, k, low=1.0))
+        if self.gamma is not None:
+            _freeze(self, "gamma", check_real("gamma", self.gamma, low=-1.0, high=10.0))
+            if np.ptp(self.tau) != 0:
+                raise invalid("tau", self.tau, "must be a single number when gamma is set")
+
+    @cached_property
+    def p(self) -> np.ndarray:
+        """Use frequencies p_k (sum 1), float64[K]."""
+        if self.frequencies is not None:
+            return np.asarray(self.frequencies)
+        k = np.arange(1, self.n_quanta + 1, dtype=float)
+        # Work in logs relative to the largest term so huge K and large α never underflow.
+        log_w = -(self.alpha + 1.0) * np.log(k + self.offset)
+        w = np.exp(log_w - log_w.max())
+        p = w / w.sum()
+        p.setflags(write=False)
+        return p
+
+    @cached_property
+    def thresholds(self) -> np.ndarray:
+        """Exposure thresholds τ_k >= 1, float64[K] (the threshold rule uses ⌈τ_k⌉)."""
+        if self.gamma is None:
+            return np.asarray(self.tau)
+        p = self.p
+        positive = p[p > 0]
+        p_ref = positive.max() if self.gamma >= 0 else positive.min()
+        with np.errstate(divide="ignore"):
+            tau = self.tau[0] * np.where(p > 0, p / p_ref, 1.0) ** (-self.gamma)
+        tau = np.clip(tau, 1.0, 1e15)
+        tau.setflags(write=False)
+        return tau
+
+    @cached_property
+    def loss_gain(self) -> np.ndarray:
+        """Loss removed by learning k: p_k (b_k − a_k), bits per sample."""
+        return self.p * (self.unlearned_loss - self.learned_loss)
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "n_quanta": self.n_quanta,
+            "alpha": self.alpha,
+            "offset": self.offset,
+            "frequencies": None if self.frequencies is None else self.p.tolist(),
+            "learned_loss": _compact(self.learned_loss),
+            "unlearned_loss": _compact(self.unlearned_loss),
+            "cost": _compact(self.cost),
+            "tau": _compact(self.tau),
+            "gamma": self.gamma,
+        }
+
+
+def _compact(arr: np.ndarray) -> float | list[float]:
+    """A per-quantum array as one number when constant, else a list (for configs)."""
+    return float(arr[0]) if np.ptp(arr) == 0 else arr.tolist()
+
+
+@dataclass(frozen=True, eq=False)
+class Prerequisites:
+    """A DAG over quanta: ``edges`` are (prerequisite, dependent) pairs of 0-based indices.
+
+    ``block``: exposures of a quantum do not count while any prerequisite has never been
+    learned. ``slow``: each such exposure counts with probability ``factor``.
+    """
+
+    edges: Sequence[tuple[int, int]]
+    mode: Literal["block", "slow"] = "block"
+    factor: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_choice("prerequisites.mode", self.mode, PREREQUISITE_MODES)
+        _freeze(self, "factor", check_real("prerequisites.factor", self.factor, low=0.0,
+                                           high=1.0, low_open=True))
+        edges = []
+        for edge in self.edges:
+            if (not isinstance(edge, (tuple, list)) or len(edge) != 2
+                    or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                               for v in edge) or min(edge) < 0):
+                raise invalid("prerequisites.edges", edge,
+                              "each edge must be a pair (prerequisite, dependent) of "
+                              "quantum indices >= 0")
+            if edge[0] == edge[1]:
+                raise invalid("prerequisites.edges", edge, "a quantum cannot require itself")
+            edges.append((int(edge[0]), int(edge[1])))
+        _freeze(self, "edges", tuple(edges))
+        cycle = _find_cycle(self.edges)
+        if cycle:
+            raise invalid("prerequisites.edges", cycle, "must form no cycle (this one does)")
+
+    def validate_for(self, n_quanta: int) -> None:
+        for edge in self.edges:
+            if max(edge) >= n_quanta:
+                raise invalid("prerequisites.edges", edge,
+                              f"quantum indices must be < n_quanta = {n_quanta}")
+
+    def to_config(self) -> dict[str, Any]:
+        return {"edges": [list(e) for e in self.edges], "mode": self.mode, "factor": self.factor}
+
+
+def _find_cycle(edges: Sequence[tuple[int, int]]) -> list[int] | None:
+    import networkx as nx
+
+    graph = nx.DiGraph(list(edges))
+    try:
+        return [u for u, _ in nx.find_cycle(graph)]
+    except nx.NetworkXNoCycle:
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class Learner:
+    """The agent: capacity (cost units; a number, inf, or one value per agent), the
+    acquisition rule, the capacity policy and optional prerequisites between quanta.
+
+    - ``threshold``: quantum k is ready at its ⌈τ_k⌉-th exposure.
+    - ``geometric``: each exposure makes it ready with probability 1/τ_k.
+    - ``reject``: a ready quantum that does not fit stays unlearned (first come, first kept).
+    - ``evict``: a ready quantum that does not fit replaces learned quanta with strictly
+      fewer exposures so far (fewest first), re-trying at each later exposure.
+    """
+
+    capacity: float | Sequence[float] = math.inf
+    acquisition: Literal["threshold", "geometric"] = "threshold"
+    policy: Literal["reject", "evict"] = "reject"
+    prerequisites: Prerequisites | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("acquisition", self.acquisition, ACQUISITIONS)
+        check_choice("policy", self.policy, POLICIES)
+        if isinstance(self.capacity, str):
+            raise invalid("capacity", self.capacity, "must be a number >= 0, inf, or a list")
+        cap = np.asarray(self.capacity, dtype=float)
+        if cap.ndim > 1 or (cap.ndim == 1 and cap.size == 0):
+            raise invalid("capacity", self.capacity, "must be a number or a 1-D list")
+        if np.any(np.isnan(cap)) or np.any(cap < 0):
+            raise invalid("capacity", self.capacity, "must be >= 0 (inf allowed)")
+        if cap.ndim == 0:
+            _freeze(self, "capacity", float(cap))
+        else:
+            cap.setflags(write=False)
+            _freeze(self, "capacity", cap)
+        if self.prerequisites is not None and not isinstance(self.prerequisites, Prerequisites):
+            raise invalid("prerequisites", self.prerequisites, "must be a Prerequisites")
+
+    def capacities(self, n_agents: int) -> np.ndarray:
+        """Capacity of each agent, float64[n_agents]."""
+        if np.ndim(self.capacity) == 0:
+            return np.full(n_agents, float(self.capacity))
+        if len(self.capacity) != n_agents:
+            raise invalid("capacity", list(self.capacity),
+                          f"a per-agent list must have agents = {n_agents} values")
+        return np.asarray(self.capacity, dtype=float)
+
+    def to_config(self) -> dict[str, Any]:
+        cap = self.capacity
+        return {
+            "capacity": _inf_str(cap) if np.ndim(cap) == 0 else [_inf_str(c) for c in cap],
+            "acquisition": self.acquisition,
+            "policy": self.policy,
+            "prerequisites": None if self.prerequisites is None else self.prerequisites.to_config(),
+        }
+
+
+def _inf_str(x: float) -> float | str:
+    return "inf" if math.isinf(x) else float(x)
+
+
+@dataclass(frozen=True)
+class Online:
+    """Online (single-epoch) data: ``steps`` steps, each a fresh batch of ``batch_size``
+    samples drawn with replacement."""
+
+    steps: int
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        check_int("batch_size", self.batch_size, 1)
+        check_int("steps", self.steps, 1)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps
+
+    def samples_at(self, steps: np.ndarray) -> np.ndarray:
+        """Samples seen after the given steps: steps × batch size."""
+        return np.asarray(steps, dtype=np.int64) * self.batch_size
+
+    def to_config(self) -> dict[str, Any]:
+        return {"steps": self.steps, "batch_size": self.batch_size}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Multi-epoch data: a training set of ``size`` samples drawn once per agent, presented
+    for ``epochs`` epochs in freshly shuffled batches of ``batch_size`` (the last batch of
+    an epoch may be smaller). A quantum with fewer than ⌈τ_k⌉ examples is never learned."""
+
+    size: int
+    epochs: int = 1
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        check_int("batch_size", self.batch_size, 1)
+        check_int("dataset_size", self.size, 1)
+        check_int("epochs", self.epochs, 1)
+        if self.size < self.batch_size:
+            raise invalid("dataset_size", self.size,
+                          f"must be >= batch_size = {self.batch_size}")
+        if self.size >= 2**31:
+            raise invalid("dataset_size", self.size, "must be < 2^31")
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.size // self.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    def samples_at(self, steps: np.ndarray) -> np.ndarray:
+        """Samples presented after the given steps (repeats counted)."""
+        steps = np.asarray(steps, dtype=np.int64)
+        epochs, within = np.divmod(steps, self.steps_per_epoch)
+        return epochs * self.size + np.minimum(within * self.batch_size, self.size)
+
+    def to_config(self) -> dict[str, Any]:
+        return {"dataset_size": self.size, "epochs": self.epochs, "batch_size": self.batch_size}
+
+
+DataRegime = Online | Dataset
+
+
+def checkpoint_steps(checkpoints: int | Sequence[int], total_steps: int) -> np.ndarray:
+    """Checkpoint steps: a count → log-spaced from 1 to total_steps (rounded, duplicates
+    dropped, so small runs may get fewer); a list → those steps, sorted."""
+    if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
+        count = check_int("checkpoints", checkpoints, 1)
+        if count == 1:
+            return np.array([total_steps], dtype=np.int64)
+        grid = np.round(np.geomspace(1, total_steps, count)).astype(np.int64)
+        return np.unique(np.clip(grid, 1, total_steps))
+    try:
+        steps = np.asarray(checkpoints)
+    except (TypeError, ValueError):
+        steps = None
+    if (steps is None or steps.ndim != 1 or steps.size == 0
+            or not np.issubdtype(steps.dtype, np.integer)):
+        raise invalid("checkpoints", checkpoints, "must be a count >= 1 or a list of steps")
+    if steps.min() < 1 or steps.max() > total_steps:
+        raise invalid("checkpoints", checkpoints,
+                      f"steps must lie within the run, 1..{total_steps}")
+    return np.unique(steps.astype(np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """Everything that defines a run: quanta, learner, data, agents, seed, checkpoints."""
+
+    quanta: Quanta
+    learner: Learner = field(default_factory=Learner)
+    data: DataRegime = field(default_factory=lambda: Online(steps=1000))
+    agents: int = 1
+    seed: int = 0
+    checkpoints: int | Sequence[int] = 40
+    engine: Literal["exact", "events", "auto"] = "auto"
+    record_learn_steps: bool = False
+    first_agent: int = 0
+
+    def __post_init__(self) -> None:
+        for name, kind in (("quanta", Quanta), ("learner", Learner)):
+            if not isinstance(getattr(self, name), kind):
+                raise invalid(name, getattr(self, name), f"must be a {kind.__name__}")
+        if not isinstance(self.data, (Online, Dataset)):
+            raise invalid("data", self.data, "must be Online(...) or Dataset(...)")
+        check_int("agents", self.agents, 1)
+        check_int("seed", self.seed, 0)
+        check_int("first_agent", self.first_agent, 0)
+        check_choice("engine", self.engine, ENGINES)
+        if not isinstance(self.record_learn_steps, bool):
+            raise invalid("record_learn_steps", self.record_learn_steps, "must be true or false")
+        self.learner.capacities(self.agents)
+        if self.learner.prerequisites is not None:
+            self.learner.prerequisites.validate_for(self.quanta.n_quanta)
+        _freeze(self, "checkpoint_steps", checkpoint_steps(self.checkpoints,
+                                                           self.data.total_steps))
+        if self.record_learn_steps:
+            need = self.agents * self.quanta.n_quanta * 8
+            if need > LEARN_STEPS_MAX_BYTES:
+                raise invalid("record_learn_steps", True,
+                              f"agents × n_quanta × 8 bytes = {need / 2**30:.1f} GiB exceeds "
+                              f"the {LEARN_STEPS_MAX_BYTES / 2**30:.0f} GiB limit; record "
+                              "fewer agents per call (results are split-invariant)")
+
+    def to_config(self) -> dict[str, Any]:
+        """Flat, JSON-serialisable config (the same fields as the CLI and TOML files)."""
+        config: dict[str, Any] = {}
+        config.update(self.quanta.to_config())
+        config.update(self.learner.to_config())
+        config.update(self.data.to_config())
+        checkpoints = self.checkpoints
+        if np.ndim(checkpoints) == 0:
+            checkpoints = int(checkpoints)
+        else:
+            checkpoints = [int(c) for c in checkpoints]
+        config.update({
+            "agents": self.agents,
+            "seed": self.seed,
+            "checkpoints": checkpoints,
+            "engine": self.engine,
+            "record_learn_steps": self.record_learn_steps,
+            "first_agent": self.first_agent,
+        })
+        return config
