@@ -1,0 +1,161 @@
+"""Command-line interface: ``simquanta simulate | graph ...``.
+
+Errors in the input print one line ``error: ...`` on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+SIMULATE_EXAMPLE = """example:
+  simquanta simulate --n-quanta 2000 --alpha 0.5 --tau 5 --acquisition threshold \\
+      --capacity inf --policy reject --batch-size 100 --steps 10000 --agents 200 \\
+      --seed 1 --checkpoints 12 --engine exact --json
+  simquanta simulate --config run.toml --agents 32 --figure loss.png --out run.nc
+"""
+
+MAIN_EXAMPLE = """examples:
+  simquanta simulate --figure figures/quickstart.png
+  simquanta simulate --n-quanta 100000 --alpha 0.3 --tau 5 --steps 100000 --json
+  simquanta graph show experiments/graphs/demo.toml
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one line ``error: ...`` and exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        sys.stderr.write(f"error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def _capacity_arg(text: str) -> Any:
+    """``inf``, a number, or a comma-separated list (one capacity per agent)."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [p if p == "inf" else float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"capacity = {text!r} is invalid: must be a number, inf, or a comma-separated "
+            "list of them") from None
+    return values[0] if len(values) == 1 else values
+
+
+def _add_simulate(sub) -> None:
+    p = sub.add_parser("simulate", help="simulate learners acquiring quanta",
+                       description="Simulate learners acquiring quanta from sampled data "
+                                   "(unset flags come from --config, then defaults).",
+                       epilog=SIMULATE_EXAMPLE,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    a = p.add_argument
+    a("--n-quanta", type=int, metavar="K", help="number of quanta K (default 10000)")
+    a("--alpha", type=float, metavar="A", help="Zipf exponent: p_k ∝ (k+offset)^-(A+1) "
+                                                "(default 0.5)")
+    a("--offset", type=float, metavar="O", help="Zipf–Mandelbrot offset (default 0)")
+    a("--tau", type=float, metavar="T", help="exposure threshold τ (default 5)")
+    a("--gamma", type=float, metavar="G",
+      help="threshold family: steps to learn k ∝ p_k^-(1+G); τ becomes the smallest τ_k")
+    a("--acquisition", choices=["threshold", "geometric"])
+    a("--capacity", type=_capacity_arg, metavar="N|inf",
+      help="capacity in cost units, inf, or a comma-separated list (one per agent)")
+    a("--policy", choices=["reject", "evict"])
+    a("--batch-size", type=int, metavar="B", help="samples per step (default 100)")
+    regime = p.add_mutually_exclusive_group()
+    regime.add_argument("--steps", type=int, metavar="S", help="online steps (default 100000)")
+    regime.add_argument("--dataset-size", type=int, metavar="D",
+                        help="multi-epoch: training-set size per agent")
+    a("--epochs", type=int, metavar="E", help="epochs over the training set")
+    a("--agents", type=int, metavar="M", help="number of agents (default 64)")
+    a("--seed", type=int, metavar="SEED", help="root seed (default 0)")
+    a("--checkpoints", type=int, metavar="C", help="log-spaced checkpoints (default 40)")
+    a("--engine", choices=["exact", "events", "auto"], help="default auto")
+    a("--config", metavar="FILE.toml", help="read the same fields from a TOML file")
+    a("--out", metavar="FILE", help="save the result (netCDF-4, opens with xarray)")
+    a("--figure", metavar="FILE", help="write a loss-curve figure (.png/.pdf)")
+    a("--json", action="store_true", help="print one JSON object on stdout")
+
+
+_FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "capacity",
+              "policy", "batch_size", "steps", "dataset_size", "epochs", "agents", "seed",
+              "checkpoints", "engine")
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from .config import load_toml, simulation_from_config
+    from .simulate import run
+
+    config: dict[str, Any] = load_toml(args.config) if args.config else {}
+    flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}
+    if "dataset_size" in flags:
+        config.pop("steps", None)
+    if "steps" in flags:
+        config.pop("dataset_size", None)
+        config.pop("epochs", None)
+    config.update(flags)
+    sim = simulation_from_config(config)
+    result = run(sim)
+    if args.out:
+        result.save(args.out)
+    if args.figure:
+        from . import plots
+        from .analysis.expected import closed_form_loss
+
+        plots.save(plots.loss_curve(result, closed_form_loss(sim, result.samples)),
+                   args.figure, formats=(args.figure.rsplit(".", 1)[-1],)
+                   if "." in args.figure else ("png",))
+    if args.json:
+        print(json.dumps(result.summary_dict()))
+    else:
+        _print_summary(result)
+        for path in (args.out, args.figure):
+            if path:
+                print(f"wrote {path}")
+    return 0
+
+
+def _print_summary(result) -> None:
+    cfg = result.config
+    regime = (f"online, {cfg['steps']} steps × batch {cfg['batch_size']}" if "steps" in cfg
+              else f"dataset {cfg['dataset_size']} × {cfg['epochs']} epochs, "
+                   f"batch {cfg['batch_size']}")
+    print(f"simquanta {result.versions['simquanta']}: K = {cfg['n_quanta']}, "
+          f"α = {cfg['alpha']}, τ = {cfg['tau']}, {cfg['acquisition']}, capacity = "
+          f"{cfg['capacity']}, {cfg['policy']}; {regime}; {result.n_agents} agents, "
+          f"seed {cfg['seed']}; engine {result.engine}, {result.wall_seconds:.2f} s")
+    print(f"{'step':>14} {'samples':>16} {'loss (bits)':>12} {'± sem':>10} {'learned':>10}")
+    for i in range(result.steps.size):
+        print(f"{result.steps[i]:>14d} {result.samples[i]:>16d} {result.loss_mean[i]:>12.5g} "
+              f"{result.loss_sem[i]:>10.2g} {result.learned_mean[i]:>10.1f}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="simquanta", description="Simulate the quantization model of "
+                     "neural scaling (Michaud et al. 2023), agent by agent.",
+                     epilog=MAIN_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"simquanta {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_simulate(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "simulate":
+            return _run_simulate(args)
+    except (ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"error: {message}\n")
+        return 2
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
