@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import exact
+from .kernels import codes
 from .kernels.random import agent_states
 from .kernels.sampling import build_alias_table
 from .specs import Dataset, Simulation
@@ -45,7 +45,7 @@ def compile_simulation(sim: Simulation) -> Compiled:
     n_prereq = np.zeros(k_total, dtype=np.int64)
     dep_ptr = np.zeros(k_total + 1, dtype=np.int64)
     dep_idx = np.zeros(0, dtype=np.int64)
-    prereq_mode = exact.PREREQ_NONE
+    prereq_mode = codes.PREREQ_NONE
     slow_factor = 1.0
     if prereq is not None and prereq.edges:
         edges = np.array(sorted(set(prereq.edges)), dtype=np.int64)
@@ -53,18 +53,18 @@ def compile_simulation(sim: Simulation) -> Compiled:
         order = np.argsort(edges[:, 0], kind="stable")
         dep_idx = np.ascontiguousarray(edges[order, 1])
         dep_ptr[1:] = np.cumsum(np.bincount(edges[:, 0], minlength=k_total))
-        prereq_mode = exact.PREREQ_BLOCK if prereq.mode == "block" else exact.PREREQ_SLOW
+        prereq_mode = codes.PREREQ_BLOCK if prereq.mode == "block" else codes.PREREQ_SLOW
         slow_factor = prereq.factor
     return Compiled(
         table=build_alias_table(p),
         p=p,
         tau=np.ascontiguousarray(quanta.thresholds, dtype=np.float64),
-        acquisition=exact.THRESHOLD if learner.acquisition == "threshold" else exact.GEOMETRIC,
+        acquisition=codes.THRESHOLD if learner.acquisition == "threshold" else codes.GEOMETRIC,
         cost=np.ascontiguousarray(quanta.cost, dtype=np.float64),
         gain=np.ascontiguousarray(quanta.loss_gain, dtype=np.float64),
         base_loss=float(np.dot(p, quanta.unlearned_loss)),
         capacity=learner.capacities(sim.agents),
-        policy=exact.REJECT if learner.policy == "reject" else exact.EVICT,
+        policy=codes.REJECT if learner.policy == "reject" else codes.EVICT,
         n_prereq=n_prereq,
         dep_ptr=dep_ptr,
         dep_idx=dep_idx,

@@ -1,4 +1,4 @@
-"""``simulate``: validate a run, pick an engine, run the kernel, wrap a Result."""
+"""``simulate``: validate a run, pick an engine, run its kernel, wrap a Result."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
+
 from .compile import compile_simulation
+from .kernels.events import run_events
 from .kernels.exact import run_exact
 from .result import Result
-from .specs import DataRegime, Learner, Online, Quanta, Simulation
+from .specs import DataRegime, Dataset, Learner, Online, Quanta, Simulation, invalid
 
 
 def simulate(
@@ -30,6 +33,11 @@ def simulate(
     derived from (seed, i), so results are identical for any thread count and any split
     of the agents over calls. Returns a Result with per-checkpoint loss (bits per
     sample), number learned and capacity used per agent.
+
+    Engines: ``exact`` applies every sample (cost ∝ samples); ``events`` draws
+    acquisition times directly (cost ∝ K log K, independent of the number of samples;
+    online exposures are Poissonized); ``auto`` runs ``events`` when it supports the run
+    and ``exact`` otherwise, and says why in ``Result.notes``.
     """
     sim = Simulation(
         quanta=quanta,
@@ -45,30 +53,70 @@ def simulate(
     return run(sim)
 
 
+def events_unsupported_reason(sim: Simulation) -> str | None:
+    """Why the events engine cannot run ``sim`` exactly, or None if it can."""
+    learner = sim.learner
+    finite = bool(np.any(np.isfinite(learner.capacities(sim.agents))))
+    if isinstance(sim.data, Dataset) and learner.prerequisites is not None:
+        return "prerequisites in the dataset regime need the exact engine"
+    if learner.policy == "evict" and finite:
+        if isinstance(sim.data, Dataset):
+            return "evict in the dataset regime needs the exact engine"
+        if learner.prerequisites is not None:
+            return "evict with prerequisites needs the exact engine"
+        if np.ptp(sim.quanta.cost) != 0:
+            return "evict with unequal costs needs the exact engine"
+        if sim.record_learn_steps:
+            return "first-learn steps under evict need the exact engine"
+    return None
+
+
+def choose_engine(sim: Simulation) -> tuple[str, str | None]:
+    """(engine to run, note for the Result)."""
+    reason = events_unsupported_reason(sim)
+    if sim.engine == "events" and reason is not None:
+        raise invalid("engine", "events", f"not supported for this run: {reason}; use "
+                                          "engine = exact or auto")
+    if sim.engine == "auto":
+        if reason is None:
+            return "events", "engine auto: events"
+        return "exact", f"engine auto: exact ({reason})"
+    return sim.engine, None
+
+
 def run(sim: Simulation) -> Result:
     """Run a validated Simulation."""
-    if sim.engine == "events":
-        raise NotImplementedError("engine = 'events' is not available yet")
-    compiled = compile_simulation(sim)
+    engine, note = choose_engine(sim)
+    c = compile_simulation(sim)
+    samples = sim.data.samples_at(c.checkpoints)
     start = time.perf_counter()
-    loss, learned, used, learn_step = run_exact(
-        compiled.states, compiled.table, compiled.p, compiled.tau, compiled.acquisition,
-        compiled.cost, compiled.gain, compiled.base_loss, compiled.capacity, compiled.policy,
-        compiled.n_prereq, compiled.dep_ptr, compiled.dep_idx, compiled.prereq_mode,
-        compiled.slow_factor, compiled.dataset_size, compiled.batch_size,
-        compiled.total_steps, compiled.checkpoints, sim.record_learn_steps,
-    )
+    if engine == "exact":
+        loss, learned, used, learn_step = run_exact(
+            c.states, c.table, c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss,
+            c.capacity, c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode,
+            c.slow_factor, c.dataset_size, c.batch_size, c.total_steps, c.checkpoints,
+            sim.record_learn_steps,
+        )
+    else:
+        epochs = sim.data.epochs if isinstance(sim.data, Dataset) else 1
+        loss, learned, used, learn_step = run_events(
+            c.states, c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss, c.capacity,
+            c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode, c.slow_factor,
+            c.dataset_size, epochs, c.batch_size, samples.astype(np.float64),
+            sim.record_learn_steps,
+        )
     wall = time.perf_counter() - start
     return Result(
-        engine="exact",
-        steps=compiled.checkpoints,
-        samples=sim.data.samples_at(compiled.checkpoints),
+        engine=engine,
+        steps=c.checkpoints,
+        samples=samples,
         loss=loss,
         learned=learned,
         used=used,
-        capacity=compiled.capacity,
-        frequencies=compiled.p,
+        capacity=c.capacity,
+        frequencies=c.p,
         config=sim.to_config(),
         learn_step=learn_step if sim.record_learn_steps else None,
         wall_seconds=wall,
+        notes=() if note is None else (note,),
     )

@@ -30,6 +30,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .codes import (
+    EVICT,
+    GEOMETRIC,
+    PREREQ_BLOCK,
+    PREREQ_SLOW,
+)
 from .random import bounded_int, geometric_trials
 from .sampling import alias_draw
 
@@ -40,13 +46,6 @@ NOT_READY = 0
 LEARNED = 1
 READY = 2  # ready but not learned: rejected, evicted, or waiting for room
 
-THRESHOLD = 0
-GEOMETRIC = 1
-REJECT = 0
-EVICT = 1
-PREREQ_NONE = 0
-PREREQ_BLOCK = 1
-PREREQ_SLOW = 2
 
 
 # ---------------------------------------------------------------- evict: lazy min-heap
