@@ -110,6 +110,37 @@ def _heap_pop_min(heap_key, heap_item, size, need, rem):
     return item, size
 
 
+# ---------------------------------------------------------------- hot loops
+# Kept tiny and separate from the event handling so the compiler keeps the sample loop in
+# registers: one alias draw (or one array read), one decrement, one compare per sample.
+
+
+@njit
+def _draw_until_event(s, table, k_total, rem, state, n, evict):
+    """Draw up to n samples; stop after the first that triggers an event (a quantum's
+    rem reaching 0, or under evict an exposure of a ready, unlearned quantum).
+    Returns (samples consumed, quantum or −1)."""
+    for i in range(n):
+        k = alias_draw(table, k_total, s)
+        r = rem[k] - 1
+        rem[k] = r
+        if r == 0 or (evict and r < 0 and state[k] == READY):
+            return i + 1, k
+    return n, np.int64(-1)
+
+
+@njit
+def _replay_until_event(data, pos, rem, state, n, evict):
+    """As _draw_until_event, reading samples data[pos], data[pos + 1], ..."""
+    for i in range(n):
+        k = np.int64(data[pos + i])
+        r = rem[k] - 1
+        rem[k] = r
+        if r == 0 or (evict and r < 0 and state[k] == READY):
+            return i + 1, k
+    return n, np.int64(-1)
+
+
 # ---------------------------------------------------------------- one agent
 
 
@@ -236,28 +267,25 @@ def _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, cap, policy
                     data[i], data[j] = data[j], data[i]
                 pos = 0
             n_batch = min(batch_size, dataset_size - pos)
-        for _ in range(n_batch):
+        while n_batch > 0:
             if online:
-                k = alias_draw(table, k_total, s)
+                n_used, k = _draw_until_event(s, table, k_total, rem, state, n_batch, evict)
             else:
-                k = np.int64(data[pos])
-                pos += 1
-            r = rem[k] - 1
-            rem[k] = r
-            if r == 0:
+                n_used, k = _replay_until_event(data, pos, rem, state, n_batch, evict)
+                pos += n_used
+            n_batch -= n_used
+            if k < 0:
+                continue
+            if rem[k] == 0:
                 if has_slow and missing[k] > 0 and state[k] == NOT_READY:
                     counted[k] += 1
                     if counted[k] < need[k]:
                         rem[k] = geometric_trials(s, slow_factor)
                         continue
                 state[k] = READY
-                _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted,
-                             missing, cost, gain, dep_ptr, dep_idx, heap_key, heap_item,
-                             popped, learn_step, prereq_mode, learnable)
-            elif r < 0 and evict and state[k] == READY:
-                _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted,
-                             missing, cost, gain, dep_ptr, dep_idx, heap_key, heap_item,
-                             popped, learn_step, prereq_mode, learnable)
+            _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted,
+                         missing, cost, gain, dep_ptr, dep_idx, heap_key, heap_item,
+                         popped, learn_step, prereq_mode, learnable)
         while ci < ckpt.shape[0] and ckpt[ci] == step:
             out_used[ci] = acc[0]
             out_loss[ci] = acc[1]
