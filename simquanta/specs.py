@@ -63,11 +63,21 @@ def check_choice(field_name: str, value: Any, choices: Sequence[str]) -> str:
     return value
 
 
+def as_float_array(field_name: str, value: Any) -> np.ndarray:
+    """``np.asarray(value, float)`` with our error format instead of numpy's."""
+    try:
+        if isinstance(value, (str, bytes, dict)):
+            raise TypeError
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise invalid(field_name, value, "must be a number or a list of numbers") from None
+
+
 def _per_quantum(field_name: str, value: ArrayLike, n_quanta: int, *, low: float,
                  low_open: bool = False) -> np.ndarray:
     """A scalar broadcast to K values, or an array of exactly K finite values >= low."""
-    arr = np.asarray(value, dtype=float) if not isinstance(value, str) else None
-    if arr is None or arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n_quanta):
+    arr = as_float_array(field_name, value)
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n_quanta):
         raise invalid(field_name, value, f"must be a number or an array of n_quanta = "
                                          f"{n_quanta} numbers")
     if not np.all(np.isfinite(arr)):
@@ -119,7 +129,7 @@ class Quanta:
         _freeze(self, "alpha", check_real("alpha", self.alpha, low=-1.0, low_open=True))
         _freeze(self, "offset", check_real("offset", self.offset, low=-1.0, low_open=True))
         if self.frequencies is not None:
-            freq = np.asarray(self.frequencies, dtype=float)
+            freq = as_float_array("frequencies", self.frequencies)
             if freq.shape != (k,):
                 raise invalid("frequencies", self.frequencies,
                               f"must be an array of n_quanta = {k} numbers")
@@ -265,9 +275,7 @@ class Learner:
     def __post_init__(self) -> None:
         check_choice("acquisition", self.acquisition, ACQUISITIONS)
         check_choice("policy", self.policy, POLICIES)
-        if isinstance(self.capacity, str):
-            raise invalid("capacity", self.capacity, "must be a number >= 0, inf, or a list")
-        cap = np.asarray(self.capacity, dtype=float)
+        cap = as_float_array("capacity", self.capacity)
         if cap.ndim > 1 or (cap.ndim == 1 and cap.size == 0):
             raise invalid("capacity", self.capacity, "must be a number or a 1-D list")
         if np.any(np.isnan(cap)) or np.any(cap < 0):
@@ -373,6 +381,8 @@ def checkpoint_steps(checkpoints: int | Sequence[int], total_steps: int) -> np.n
     dropped, so small runs may get fewer); a list → those steps, sorted."""
     if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
         count = check_int("checkpoints", checkpoints, 1)
+        if count >= total_steps:  # every step (more cannot be distinct; bounds memory)
+            return np.arange(1, total_steps + 1, dtype=np.int64)
         if count == 1:
             return np.array([total_steps], dtype=np.int64)
         grid = np.round(np.geomspace(1, total_steps, count)).astype(np.int64)
@@ -416,11 +426,6 @@ class Simulation:
         check_choice("engine", self.engine, ENGINES)
         if not isinstance(self.record_learn_steps, bool):
             raise invalid("record_learn_steps", self.record_learn_steps, "must be true or false")
-        self.learner.capacities(self.agents)
-        if self.learner.prerequisites is not None:
-            self.learner.prerequisites.validate_for(self.quanta.n_quanta)
-        _freeze(self, "checkpoint_steps", checkpoint_steps(self.checkpoints,
-                                                           self.data.total_steps))
         if self.record_learn_steps:
             need = self.agents * self.quanta.n_quanta * 8
             if need > LEARN_STEPS_MAX_BYTES:
@@ -428,6 +433,13 @@ class Simulation:
                               f"agents × n_quanta × 8 bytes = {need / 2**30:.1f} GiB exceeds "
                               f"the {LEARN_STEPS_MAX_BYTES / 2**30:.0f} GiB limit; record "
                               "fewer agents per call (results are split-invariant)")
+        if np.ndim(self.learner.capacity) == 1 and len(self.learner.capacity) != self.agents:
+            raise invalid("capacity", list(self.learner.capacity),
+                          f"a per-agent list must have agents = {self.agents} values")
+        if self.learner.prerequisites is not None:
+            self.learner.prerequisites.validate_for(self.quanta.n_quanta)
+        _freeze(self, "checkpoint_steps", checkpoint_steps(self.checkpoints,
+                                                           self.data.total_steps))
 
     def to_config(self) -> dict[str, Any]:
         """Flat, JSON-serialisable config (the same fields as the CLI and TOML files)."""

@@ -21,8 +21,8 @@ learned, counting continues normally from the exposures counted so far.
 Exposure count used by ``evict``: count_k = need_k − rem_k for unblocked quanta.
 
 Random stream per agent, in order (replayed by tests/naive.py): need draws (geometric rule,
-k = 0..K−1), initial slow gaps (k = 0..K−1 with missing > 0), dataset draws, then per
-epoch a Fisher–Yates shuffle, then samples and slow gaps as they occur.
+k = 0..K−1), dataset draws, initial slow gaps (k = 0..K−1, learnable with missing > 0),
+then per epoch a Fisher–Yates shuffle, then samples and slow gaps as they occur.
 """
 
 from __future__ import annotations
