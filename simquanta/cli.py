@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 SIMULATE_EXAMPLE = """example:
   simquanta simulate --n-quanta 2000 --alpha 0.5 --tau 5 --acquisition threshold \\
       --capacity inf --policy reject --batch-size 100 --steps 10000 --agents 200 \\
@@ -19,6 +21,7 @@ SIMULATE_EXAMPLE = """example:
 """
 
 MAIN_EXAMPLE = """examples:
+  simquanta figures --quick
   simquanta simulate --figure figures/quickstart.png
   simquanta simulate --n-quanta 100000 --alpha 0.3 --tau 5 --steps 100000 --json
   simquanta graph show experiments/graphs/demo.toml
@@ -76,6 +79,8 @@ def _add_simulate(sub) -> None:
     a("--config", metavar="FILE.toml", help="read the same fields from a TOML file")
     a("--out", metavar="FILE", help="save the result (netCDF-4, opens with xarray)")
     a("--figure", metavar="FILE", help="write a loss-curve figure (.png/.pdf)")
+    a("--graph", metavar="FILE",
+      help="composition graph (TOML/JSON): add each node's success per checkpoint")
     a("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -96,7 +101,20 @@ def _run_simulate(args: argparse.Namespace) -> int:
         config.pop("dataset_size", None)
         config.pop("epochs", None)
     config.update(flags)
+    graph = None
+    if args.graph:
+        from .composition import CompositionGraph
+
+        graph = CompositionGraph.load(args.graph)
+        config["record_learn_steps"] = True  # task values need each agent's learned set
     sim = simulation_from_config(config)
+    if graph is not None:
+        graph.validate(sim.quanta.n_quanta)
+        finite = np.isfinite(sim.learner.capacities(sim.agents))
+        if sim.learner.policy == "evict" and finite.any():
+            raise ValueError("graph = evaluating tasks under evict with finite capacity needs "
+                             "the learned set at each checkpoint, which is not recorded; use "
+                             "policy reject or unlimited capacity")
     result = run(sim)
     if args.out:
         result.save(args.out)
@@ -107,10 +125,20 @@ def _run_simulate(args: argparse.Namespace) -> int:
         plots.save(plots.loss_curve(result, closed_form_loss(sim, result.samples)),
                    args.figure, formats=(args.figure.rsplit(".", 1)[-1],)
                    if "." in args.figure else ("png",))
+    summary = result.summary_dict()
+    if graph is not None:
+        values, names = graph.evaluate(result.learned_mask(), all_nodes=True)
+        mean = values.mean(axis=0)
+        sem = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) if values.shape[0] > 1 \
+            else np.zeros_like(mean)
+        summary["tasks"] = {name: {"mean": mean[:, i].tolist(), "sem": sem[:, i].tolist()}
+                            for i, name in enumerate(names)}
     if args.json:
-        print(json.dumps(result.summary_dict()))
+        print(json.dumps(summary))
     else:
         _print_summary(result)
+        for name, curve in summary.get("tasks", {}).items():
+            print(f"task {name}: success {curve['mean'][0]:.3f} → {curve['mean'][-1]:.3f}")
         for path in (args.out, args.figure):
             if path:
                 print(f"wrote {path}")
@@ -132,6 +160,44 @@ def _print_summary(result) -> None:
               f"{result.loss_sem[i]:>10.2g} {result.learned_mean[i]:>10.1f}")
 
 
+def _add_experiments(sub) -> None:
+    p = sub.add_parser("experiments", help="list or run experiment scripts",
+                       description="List or run the experiment scripts in experiments/.",
+                       epilog="examples:\n  simquanta experiments list\n"
+                              "  simquanta experiments run step_scaling --quick",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    esub = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    esub.add_parser("list", help="list experiments")
+    r = esub.add_parser("run", help="run one experiment")
+    r.add_argument("name")
+    r.add_argument("--quick", action="store_true", help="smoke mode (≤ 30 s)")
+    r.add_argument("--out", metavar="DIR", help="output folder (default figures/)")
+    f = sub.add_parser("figures", help="run every experiment (all figures)",
+                       description="Run every experiment script, writing figures/*.png|pdf|json.",
+                       epilog="example:\n  simquanta figures --quick",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("--quick", action="store_true", help="smoke mode (≤ 30 s each)")
+    f.add_argument("--out", metavar="DIR", help="output folder (default figures/)")
+
+
+def _run_experiments(args: argparse.Namespace) -> int:
+    from .experiments_runner import list_experiments, run_experiment
+
+    if args.command == "experiments" and args.action == "list":
+        for name, doc in list_experiments().items():
+            print(f"{name:28s} {doc}")
+        return 0
+    names = [args.name] if args.command == "experiments" else list(list_experiments())
+    total = 0.0
+    for name in names:
+        seconds = run_experiment(name, quick=args.quick, out=args.out)
+        total += seconds
+        print(f"{name}: done in {seconds:.1f} s", flush=True)
+    if len(names) > 1:
+        print(f"{len(names)} experiments in {total:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="simquanta", description="Simulate the quantization model of "
                      "neural scaling (Michaud et al. 2023), agent by agent.",
@@ -141,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"simquanta {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_simulate(sub)
+    _add_experiments(sub)
     return parser
 
 
@@ -150,7 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return _run_simulate(args)
-    except (ValueError, OSError) as exc:
+        if args.command in ("experiments", "figures"):
+            return _run_experiments(args)
+    except (ValueError, OSError, RuntimeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"error: {message}\n")
         return 2
