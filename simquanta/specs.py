@@ -413,6 +413,8 @@ class Simulation:
     engine: Literal["exact", "events", "auto"] = "auto"
     record_learn_steps: bool = False
     first_agent: int = 0
+    #: the checkpoint steps, resolved from ``checkpoints`` at construction
+    checkpoint_steps: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name, kind in (("quanta", Quanta), ("learner", Learner)):
