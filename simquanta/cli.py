@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_simulate(sub)
     _add_experiments(sub)
+    from .graph_cli import add_graph_parser
+
+    add_graph_parser(sub)
     return parser
 
 
@@ -219,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_simulate(args)
         if args.command in ("experiments", "figures"):
             return _run_experiments(args)
+        if args.command == "graph":
+            from .graph_cli import run_graph
+
+            return run_graph(args)
     except (ValueError, OSError, RuntimeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"error: {message}\n")
