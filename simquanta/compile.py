@@ -63,7 +63,8 @@ def compile_simulation(sim: Simulation) -> Compiled:
         cost=np.ascontiguousarray(quanta.cost, dtype=np.float64),
         gain=np.ascontiguousarray(quanta.loss_gain, dtype=np.float64),
         base_loss=float(np.dot(p, quanta.unlearned_loss)),
-        capacity=learner.capacities(sim.agents),
+        capacity=np.array(learner.capacities(sim.agents), dtype=np.float64),  # writable:
+        # numba compiles read-only arrays as a separate type
         policy=codes.REJECT if learner.policy == "reject" else codes.EVICT,
         n_prereq=n_prereq,
         dep_ptr=dep_ptr,

@@ -71,6 +71,15 @@ def events_unsupported_reason(sim: Simulation) -> str | None:
     return None
 
 
+def events_approximation(sim: Simulation) -> str | None:
+    """Why events would only approximate ``sim`` (auto then prefers exact), or None."""
+    finite = bool(np.any(np.isfinite(sim.learner.capacities(sim.agents))))
+    if sim.learner.policy == "evict" and finite:
+        return ("evict with finite capacity: events breaks exposure-count ties "
+                "approximately (see kernels/events.py)")
+    return None
+
+
 def choose_engine(sim: Simulation) -> tuple[str, str | None]:
     """(engine to run, note for the Result)."""
     reason = events_unsupported_reason(sim)
@@ -78,6 +87,7 @@ def choose_engine(sim: Simulation) -> tuple[str, str | None]:
         raise invalid("engine", "events", f"not supported for this run: {reason}; use "
                                           "engine = exact or auto")
     if sim.engine == "auto":
+        reason = reason or events_approximation(sim)
         if reason is None:
             return "events", "engine auto: events"
         return "exact", f"engine auto: exact ({reason})"

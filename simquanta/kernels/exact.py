@@ -32,6 +32,7 @@ from numba import njit, prange
 
 from .codes import (
     EVICT,
+    FIT_RTOL,
     GEOMETRIC,
     PREREQ_BLOCK,
     PREREQ_SLOW,
@@ -172,7 +173,8 @@ def _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted, miss
                  gain, dep_ptr, dep_idx, heap_key, heap_item, popped, learn_step,
                  prereq_mode, learnable):
     """Ready quantum k asks for room: learn it, evict for it, or leave it READY."""
-    if acc[0] + cost[k] <= cap:
+    room = cap * (1.0 + FIT_RTOL)
+    if acc[0] + cost[k] <= room:
         _learn(k, step, acc, cnt, state, need, rem, counted, missing, cost, gain, dep_ptr,
                dep_idx, heap_key, heap_item, learn_step, prereq_mode, learnable)
         return
@@ -184,7 +186,7 @@ def _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted, miss
     n_pop = 0
     freed = 0.0
     evicting = True
-    while acc[0] - freed + cost[k] > cap:
+    while acc[0] - freed + cost[k] > room:
         if cnt[1] == 0:
             evicting = False
             break
