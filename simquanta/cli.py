@@ -115,7 +115,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
             raise ValueError("graph = evaluating tasks under evict with finite capacity needs "
                              "the learned set at each checkpoint, which is not recorded; use "
                              "policy reject or unlimited capacity")
-    result = run(sim)
+    result = run(sim, progress=not args.json and sys.stderr.isatty())
     if args.out:
         result.save(args.out)
     if args.figure:

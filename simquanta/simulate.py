@@ -94,28 +94,30 @@ def choose_engine(sim: Simulation) -> tuple[str, str | None]:
     return sim.engine, None
 
 
-def run(sim: Simulation) -> Result:
-    """Run a validated Simulation."""
+def run(sim: Simulation, *, progress: bool = False) -> Result:
+    """Run a validated Simulation.
+
+    ``progress=True`` shows a progress bar (tqdm, on stderr) over agents: the agents are
+    run in chunks, which changes nothing in the results because every agent's stream
+    depends only on (seed, agent index).
+    """
     engine, note = choose_engine(sim)
     c = compile_simulation(sim)
     samples = sim.data.samples_at(c.checkpoints)
+    n_chunks = min(sim.agents, PROGRESS_CHUNKS) if progress else 1
+    bounds = np.linspace(0, sim.agents, n_chunks + 1).round().astype(int)
+    parts = []
     start = time.perf_counter()
-    if engine == "exact":
-        loss, learned, used, learn_step = run_exact(
-            c.states, c.table, c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss,
-            c.capacity, c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode,
-            c.slow_factor, c.dataset_size, c.batch_size, c.total_steps, c.checkpoints,
-            sim.record_learn_steps,
-        )
-    else:
-        epochs = sim.data.epochs if isinstance(sim.data, Dataset) else 1
-        loss, learned, used, learn_step = run_events(
-            c.states, c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss, c.capacity,
-            c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode, c.slow_factor,
-            c.dataset_size, epochs, c.batch_size, samples.astype(np.float64),
-            sim.record_learn_steps,
-        )
+    bar = _progress_bar(sim.agents, engine) if progress else None
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        parts.append(_run_kernel(engine, sim, c, samples, lo, hi))
+        if bar is not None:
+            bar.update(hi - lo)
+    if bar is not None:
+        bar.close()
     wall = time.perf_counter() - start
+    loss, learned, used, learn_step = (np.concatenate(arrays) for arrays in zip(*parts,
+                                                                                 strict=True))
     return Result(
         engine=engine,
         steps=c.checkpoints,
@@ -129,4 +131,32 @@ def run(sim: Simulation) -> Result:
         learn_step=learn_step if sim.record_learn_steps else None,
         wall_seconds=wall,
         notes=() if note is None else (note,),
+    )
+
+
+#: number of agent chunks when a progress bar is shown
+PROGRESS_CHUNKS = 20
+
+
+def _progress_bar(total: int, engine: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="agent", desc=f"simulate ({engine})", leave=False)
+
+
+def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, hi: int):
+    """Agents lo..hi−1 of the compiled run: (loss, learned, used, learn_step)."""
+    if engine == "exact":
+        return run_exact(
+            c.states[lo:hi], c.table, c.p, c.tau, c.acquisition, c.cost, c.gain,
+            c.base_loss, c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx,
+            c.prereq_mode, c.slow_factor, c.dataset_size, c.batch_size, c.total_steps,
+            c.checkpoints, sim.record_learn_steps,
+        )
+    epochs = sim.data.epochs if isinstance(sim.data, Dataset) else 1
+    return run_events(
+        c.states[lo:hi], c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss,
+        c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode,
+        c.slow_factor, c.dataset_size, epochs, c.batch_size, samples.astype(np.float64),
+        sim.record_learn_steps,
     )

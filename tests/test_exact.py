@@ -552,3 +552,14 @@ def test_learned_mask_needs_learn_steps():
     r = simulate_exact(Quanta(3), data=Online(steps=5), checkpoints=2)
     with pytest.raises(ValueError, match="record_learn_steps"):
         r.learned_mask()
+
+
+@pytest.mark.parametrize("engine", ["exact", "events"])
+def test_progress_bar_chunks_agents_without_changing_results(engine):
+    from simquanta.simulate import run
+
+    sim = Simulation(Quanta(300, tau=3), Learner(capacity=50), Online(2000, 10), agents=37,
+                     seed=4, checkpoints=7, engine=engine, record_learn_steps=True)
+    plain, chunked = run(sim), run(sim, progress=True)
+    for name in ("loss", "learned", "used", "learn_step"):
+        assert np.array_equal(getattr(plain, name), getattr(chunked, name)), name
