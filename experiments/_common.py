@@ -60,6 +60,7 @@ class Experiment:
         with os.fdopen(fd, "w") as fh:
             json.dump(payload, fh, indent=1)
             fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, target)
         paths.append(target)
         print(f"{self.name}: wrote {', '.join(str(p) for p in paths)} "

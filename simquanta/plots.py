@@ -48,15 +48,17 @@ def use_style() -> None:
     matplotlib.rcParams.update(style)
 
 
-def band(ax, x, mean, sem, *, color, label=None, **kwargs):
-    """Mean line with a shaded 95 % confidence band (mean ± 1.96 SEM)."""
+def band(ax, x, mean, sem, *, color, label=None, band_alpha=0.25, **kwargs):
+    """Mean line (``kwargs`` go to the line) with a shaded 95 % confidence band
+    (mean ± 1.96 SEM, opacity ``band_alpha``)."""
     ax.plot(x, mean, color=color, label=label, **kwargs)
-    ax.fill_between(x, mean - Z95 * sem, mean + Z95 * sem, color=color, alpha=0.25, lw=0)
+    ax.fill_between(x, mean - Z95 * sem, mean + Z95 * sem, color=color, alpha=band_alpha,
+                    lw=0)
 
 
-def theory_line(ax, x, y, *, color="black", label="theory", **kwargs):
+def theory_line(ax, x, y, *, color="black", label="theory", lw=1.0, **kwargs):
     """Theory overlays are always dashed."""
-    ax.plot(x, y, color=color, ls="--", lw=1.0, label=label, **kwargs)
+    ax.plot(x, y, color=color, ls="--", lw=lw, label=label, **kwargs)
 
 
 def save(fig, path: str | Path, *, formats: tuple[str, ...] = ("png",)) -> list[Path]:
