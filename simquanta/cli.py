@@ -25,6 +25,8 @@ MAIN_EXAMPLE = """examples:
   simquanta simulate --figure figures/quickstart.png
   simquanta simulate --n-quanta 100000 --alpha 0.3 --tau 5 --steps 100000 --json
   simquanta graph show experiments/graphs/demo.toml
+  simquanta sweep experiments/sweeps/example.toml --executor processes
+  simquanta info results/sweeps/example
 """
 
 
@@ -209,8 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_experiments(sub)
     from .graph_cli import add_graph_parser
+    from .sweep_cli import add_sweep_parsers
 
     add_graph_parser(sub)
+    add_sweep_parsers(sub)
     return parser
 
 
@@ -226,6 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .graph_cli import run_graph
 
             return run_graph(args)
+        if args.command == "sweep":
+            from .sweep_cli import run_sweep_command
+
+            return run_sweep_command(args)
+        if args.command == "info":
+            from .sweep_cli import run_info_command
+
+            return run_info_command(args)
     except (ValueError, OSError, RuntimeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"error: {message}\n")
