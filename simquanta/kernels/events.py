@@ -262,10 +262,24 @@ def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt
                 if record:
                     learn_step[k] = _time_to_step(t, dataset_size, batch_size, steps_per_epoch)
     if full_bin < n_ckpt:
-        # The first (n_slots − arrived) arrivals of that interval still fit; ties → lower k.
-        order = np.argsort(ready[members], kind="mergesort")
-        for i in range(n_slots - arrived):
-            k = members[order[i]]
+        # The first r = n_slots − arrived arrivals of that interval still fit. A selection
+        # (O(m), not a sort: the interval may hold most of the K quanta) finds the r-th
+        # smallest time; members are in index order, so ties at it go to the lower k.
+        r = n_slots - arrived
+        times = ready[members]
+        cutoff = np.partition(times, r - 1)[r - 1] if r > 0 else -np.inf
+        ties_left = r
+        for i in range(m):
+            if times[i] < cutoff:
+                ties_left -= 1
+        for i in range(m):
+            if times[i] > cutoff:
+                continue
+            if times[i] == cutoff:
+                if ties_left == 0:
+                    continue
+                ties_left -= 1
+            k = members[i]
             count_at[full_bin] += 1
             gain_at[full_bin] += gain[k]
             cost_at[full_bin] += cost[k]
