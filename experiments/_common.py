@@ -1,7 +1,8 @@
 """Shared plumbing for experiment scripts: arguments, output paths, JSON with provenance.
 
 Every experiment is ``python experiments/<name>.py [--quick] [--out DIR]`` and writes
-``<out>/<name>.png``, ``.pdf`` and ``.json`` (default out: the repository's figures/).
+``<out>/<name>.png``, ``.pdf`` and ``.json`` (default out: the repository's figures/, or
+figures/quick/ in quick mode).
 The JSON holds the experiment's key numbers, its config, the mode, wall time and package
 versions, so a figure can always be traced back to what made it.
 """
@@ -28,8 +29,13 @@ def parse_args(name: str, description: str, argv: list[str] | None = None) -> ar
     parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=description)
     parser.add_argument("--quick", action="store_true",
                         help="smoke mode: small sizes, ≤ 30 s (numbers are coarse)")
-    parser.add_argument("--out", default=str(FIGURES), help="output folder (default figures/)")
-    return parser.parse_args(argv)
+    parser.add_argument("--out", default=None,
+                        help="output folder (default figures/, or figures/quick/ with --quick "
+                             "so smoke runs never overwrite the committed full figures)")
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = str(FIGURES / "quick" if args.quick else FIGURES)
+    return args
 
 
 class Experiment:
