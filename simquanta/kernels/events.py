@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import heap
 from .codes import (
     EVICT,
     FIT_RTOL,
@@ -61,62 +62,6 @@ from .random import (
     poisson,
     standard_exponential,
 )
-
-# ---------------------------------------------------------------- heap of (time, quantum)
-
-
-@njit(inline="always")
-def _less(t_a, k_a, t_b, k_b):
-    return t_a < t_b or (t_a == t_b and k_a < k_b)
-
-
-@njit
-def _push(ht, hk, size, t, k):
-    pos = size
-    ht[pos] = t
-    hk[pos] = k
-    while pos > 0:
-        parent = (pos - 1) // 2
-        if _less(ht[pos], hk[pos], ht[parent], hk[parent]):
-            ht[pos], ht[parent] = ht[parent], ht[pos]
-            hk[pos], hk[parent] = hk[parent], hk[pos]
-            pos = parent
-        else:
-            break
-    return size + 1
-
-
-@njit
-def _sift_down(ht, hk, size, pos):
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            return
-        if child + 1 < size and _less(ht[child + 1], hk[child + 1], ht[child], hk[child]):
-            child += 1
-        if _less(ht[child], hk[child], ht[pos], hk[pos]):
-            ht[pos], ht[child] = ht[child], ht[pos]
-            hk[pos], hk[child] = hk[child], hk[pos]
-            pos = child
-        else:
-            return
-
-
-@njit
-def _heapify(ht, hk, size):
-    for pos in range(size // 2 - 1, -1, -1):
-        _sift_down(ht, hk, size, pos)
-
-
-@njit
-def _pop(ht, hk, size):
-    t, k = ht[0], hk[0]
-    size -= 1
-    ht[0] = ht[size]
-    hk[0] = hk[size]
-    _sift_down(ht, hk, size, 0)
-    return t, k, size
-
 
 # ---------------------------------------------------------------- time ↔ step
 
@@ -398,7 +343,7 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
             ht[size] = ready[k]
             hk[size] = k
             size += 1
-    _heapify(ht, hk, size)
+    heap.heapify(ht, hk, size)
     missing = n_prereq.copy()
     learned = np.zeros(k_total, dtype=np.bool_)
     done = np.zeros(k_total, dtype=np.bool_)  # ready event handled
@@ -408,7 +353,7 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
     c = 0
     room = cap * (1.0 + FIT_RTOL)
     while size > 0:
-        t, k, size = _pop(ht, hk, size)
+        t, k, size = heap.pop(ht, hk, size)
         if done[k] or t != ready[k]:
             continue  # stale entry: the ready time moved earlier when k was released
         while c < n_ckpt and ckpt_time[c] < t:
@@ -436,7 +381,7 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
                 if new_ready < ready[d]:
                     ready[d] = new_ready
                     if new_ready <= t_end:
-                        size = _push(ht, hk, size, new_ready, d)
+                        size = heap.push(ht, hk, size, new_ready, d)
     while c < n_ckpt:
         out_loss[c] = loss
         out_learned[c] = n_learned

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import heap
 from .codes import (
     EVICT,
     FIT_RTOL,
@@ -55,60 +56,18 @@ READY = 2  # ready but not learned: rejected, evicted, or waiting for room
 # minimum (amortised O(log K) per refresh, and refreshes happen only on evict attempts).
 
 
-@njit(inline="always")
-def _key_less(key_a, item_a, key_b, item_b):
-    return key_a < key_b or (key_a == key_b and item_a > item_b)
-
-
-@njit
-def _sift_down(heap_key, heap_item, size, pos):
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            return
-        if child + 1 < size and _key_less(
-            heap_key[child + 1], heap_item[child + 1], heap_key[child], heap_item[child]
-        ):
-            child += 1
-        if _key_less(heap_key[child], heap_item[child], heap_key[pos], heap_item[pos]):
-            heap_key[pos], heap_key[child] = heap_key[child], heap_key[pos]
-            heap_item[pos], heap_item[child] = heap_item[child], heap_item[pos]
-            pos = child
-        else:
-            return
-
-
-@njit
-def _heap_push(heap_key, heap_item, size, key, item):
-    pos = size
-    heap_key[pos] = key
-    heap_item[pos] = item
-    while pos > 0:
-        parent = (pos - 1) // 2
-        if _key_less(heap_key[pos], heap_item[pos], heap_key[parent], heap_item[parent]):
-            heap_key[pos], heap_key[parent] = heap_key[parent], heap_key[pos]
-            heap_item[pos], heap_item[parent] = heap_item[parent], heap_item[pos]
-            pos = parent
-        else:
-            break
-    return size + 1
-
-
 @njit
 def _heap_pop_min(heap_key, heap_item, size, need, rem):
     """Remove and return the learned quantum with the fewest exposures (current keys)."""
     while True:
-        item = heap_item[0]
-        current = need[item] - rem[item]
+        k = -heap_item[0]
+        current = need[k] - rem[k]
         if heap_key[0] == current:
             break
         heap_key[0] = current
-        _sift_down(heap_key, heap_item, size, 0)
-    size -= 1
-    heap_key[0] = heap_key[size]
-    heap_item[0] = heap_item[size]
-    _sift_down(heap_key, heap_item, size, 0)
-    return item, size
+        heap.sift_down(heap_key, heap_item, size, 0)
+    _, _, size = heap.pop(heap_key, heap_item, size)
+    return k, size
 
 
 # ---------------------------------------------------------------- hot loops
@@ -154,7 +113,7 @@ def _learn(k, step, acc, cnt, state, need, rem, counted, missing, cost, gain, de
     acc[1] -= gain[k]
     cnt[0] += 1
     if heap_key.shape[0] > 0:
-        cnt[1] = _heap_push(heap_key, heap_item, cnt[1], need[k] - rem[k], k)
+        cnt[1] = heap.push(heap_key, heap_item, cnt[1], need[k] - rem[k], -k)
     if learn_step[k] < 0:
         learn_step[k] = step
         # First acquisition releases dependents whose last missing prerequisite this was.
@@ -209,7 +168,7 @@ def _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted, miss
     else:
         for i in range(n_pop):
             m = popped[i]
-            cnt[1] = _heap_push(heap_key, heap_item, cnt[1], need[m] - rem[m], m)
+            cnt[1] = heap.push(heap_key, heap_item, cnt[1], need[m] - rem[m], -m)
 
 
 @njit
