@@ -32,7 +32,6 @@ class Compiled:
     slow_factor: float
     dataset_size: int  # 0 = online
     batch_size: int
-    total_steps: int
     checkpoints: np.ndarray  # int64[C]
     states: np.ndarray  # xoshiro256** states, uint64[agents, 4]
 
@@ -73,7 +72,6 @@ def compile_simulation(sim: Simulation) -> Compiled:
         slow_factor=float(slow_factor),
         dataset_size=data.size if isinstance(data, Dataset) else 0,
         batch_size=data.batch_size,
-        total_steps=data.total_steps,
         checkpoints=sim.checkpoint_steps,
         states=agent_states(sim.seed, sim.first_agent, sim.agents),
     )

@@ -150,8 +150,8 @@ def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, h
         return run_exact(
             c.states[lo:hi], c.table, c.p, c.tau, c.acquisition, c.cost, c.gain,
             c.base_loss, c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx,
-            c.prereq_mode, c.slow_factor, c.dataset_size, c.batch_size, c.total_steps,
-            c.checkpoints, sim.record_learn_steps,
+            c.prereq_mode, c.slow_factor, c.dataset_size, c.batch_size, samples,
+            sim.record_learn_steps,
         )
     epochs = sim.data.epochs if isinstance(sim.data, Dataset) else 1
     return run_events(

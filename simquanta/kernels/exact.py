@@ -101,6 +101,16 @@ def _replay_until_event(data, pos, rem, state, n, evict):
     return n, np.int64(-1)
 
 
+@njit(inline="always")
+def _step_of_sample(i, dataset_size, batch_size, steps_per_epoch):
+    """Step (1-based) in which the i-th sample (1-based) is presented."""
+    if dataset_size == 0:
+        return (i - 1) // batch_size + 1
+    epoch = (i - 1) // dataset_size
+    within = i - epoch * dataset_size
+    return epoch * steps_per_epoch + (within - 1) // batch_size + 1
+
+
 # ---------------------------------------------------------------- one agent
 
 
@@ -174,7 +184,7 @@ def _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted, miss
 @njit
 def _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, cap, policy,
                n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
-               dataset_size, batch_size, total_steps, ckpt, out_loss, out_learned, out_used,
+               dataset_size, batch_size, ckpt_samples, out_loss, out_learned, out_used,
                learn_step):
     k_total = p.shape[0]
     need = np.empty(k_total, dtype=np.int64)
@@ -217,24 +227,26 @@ def _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, cap, policy
         else:
             rem[k] = need[k]
 
-    ci = 0
-    pos = dataset_size
-    for step in range(1, total_steps + 1):
-        n_batch = batch_size
-        if not online:
-            if pos >= dataset_size:  # new epoch: reshuffle (Fisher–Yates)
-                for i in range(dataset_size - 1, 0, -1):
-                    j = bounded_int(s, i + 1)
-                    data[i], data[j] = data[j], data[i]
-                pos = 0
-            n_batch = min(batch_size, dataset_size - pos)
-        while n_batch > 0:
+    # Samples are consumed in long runs up to the next checkpoint (or epoch end) and only
+    # events leave the tight loop; the step of an event is recovered from its sample index.
+    steps_per_epoch = (dataset_size + batch_size - 1) // batch_size if not online else 0
+    consumed = 0  # samples presented so far
+    pos = dataset_size  # position in the current epoch's order (dataset regime)
+    for ci in range(ckpt_samples.shape[0]):
+        while consumed < ckpt_samples[ci]:
+            n = ckpt_samples[ci] - consumed
             if online:
-                n_used, k = _draw_until_event(s, table, k_total, rem, state, n_batch, evict)
+                n_used, k = _draw_until_event(s, table, k_total, rem, state, n, evict)
             else:
-                n_used, k = _replay_until_event(data, pos, rem, state, n_batch, evict)
+                if pos >= dataset_size:  # new epoch: reshuffle (Fisher–Yates)
+                    for i in range(dataset_size - 1, 0, -1):
+                        j = bounded_int(s, i + 1)
+                        data[i], data[j] = data[j], data[i]
+                    pos = 0
+                n_used, k = _replay_until_event(data, pos, rem, state,
+                                                min(n, dataset_size - pos), evict)
                 pos += n_used
-            n_batch -= n_used
+            consumed += n_used
             if k < 0:
                 continue
             if rem[k] == 0:
@@ -244,29 +256,28 @@ def _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, cap, policy
                         rem[k] = geometric_trials(s, slow_factor)
                         continue
                 state[k] = READY
+            step = _step_of_sample(consumed, dataset_size, batch_size, steps_per_epoch)
             _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted,
                          missing, cost, gain, dep_ptr, dep_idx, heap_key, heap_item,
                          popped, learn_step, prereq_mode, learnable)
-        while ci < ckpt.shape[0] and ckpt[ci] == step:
-            out_used[ci] = acc[0]
-            out_loss[ci] = acc[1]
-            out_learned[ci] = cnt[0]
-            ci += 1
+        out_used[ci] = acc[0]
+        out_loss[ci] = acc[1]
+        out_learned[ci] = cnt[0]
 
 
 @njit(cache=True, parallel=True)
 def run_exact(states, table, p, tau, acquisition, cost, gain, base_loss, capacity, policy,
               n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
-              dataset_size, batch_size, total_steps, ckpt, record_steps):
-    """Simulate len(states) agents; returns loss, learned, used (agents × checkpoints) and
-    the first-learn step per agent and quantum (−1 = never; shape (agents, 0) if not
-    recorded).
+              dataset_size, batch_size, ckpt_samples, record_steps):
+    """Simulate len(states) agents up to each checkpoint's sample count ``ckpt_samples``
+    (int64, increasing); returns loss, learned, used (agents × checkpoints) and the
+    first-learn step per agent and quantum (−1 = never; shape (agents, 0) if not recorded).
 
     Loss is Σ_k p_k ℓ_k in bits per sample with ℓ_k = a_k if learned else b_k; it is kept
     as base_loss − Σ_{learned} gain_k with gain_k = p_k (b_k − a_k).
     """
     n_agents = states.shape[0]
-    n_ckpt = ckpt.shape[0]
+    n_ckpt = ckpt_samples.shape[0]
     k_total = p.shape[0]
     loss = np.empty((n_agents, n_ckpt))
     learned = np.empty((n_agents, n_ckpt), dtype=np.int64)
@@ -280,6 +291,6 @@ def run_exact(states, table, p, tau, acquisition, cost, gain, base_loss, capacit
             row = np.full(k_total, -1, dtype=np.int64)
         _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, capacity[agent],
                    policy, n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
-                   dataset_size, batch_size, total_steps, ckpt,
+                   dataset_size, batch_size, ckpt_samples,
                    loss[agent], learned[agent], used[agent], row)
     return loss, learned, used, steps_out
