@@ -46,7 +46,8 @@ NEVER = np.int64(4_000_000_000_000_000_000)
 # quantum states
 NOT_READY = 0
 LEARNED = 1
-READY = 2  # ready but not learned: rejected, evicted, or waiting for room
+READY = 2  # ready, never learned yet (rejected or waiting for room)
+EVICTED = 3  # ready, learned before and evicted since
 
 
 
@@ -84,7 +85,7 @@ def _draw_until_event(s, table, k_total, rem, state, n, evict):
         k = alias_draw(table, k_total, s)
         r = rem[k] - 1
         rem[k] = r
-        if r == 0 or (evict and r < 0 and state[k] == READY):
+        if r == 0 or (evict and r < 0 and state[k] >= READY):
             return i + 1, k
     return n, np.int64(-1)
 
@@ -96,7 +97,7 @@ def _replay_until_event(data, pos, rem, state, n, evict):
         k = np.int64(data[pos + i])
         r = rem[k] - 1
         rem[k] = r
-        if r == 0 or (evict and r < 0 and state[k] == READY):
+        if r == 0 or (evict and r < 0 and state[k] >= READY):
             return i + 1, k
     return n, np.int64(-1)
 
@@ -117,15 +118,23 @@ def _step_of_sample(i, dataset_size, batch_size, steps_per_epoch):
 @njit
 def _learn(k, step, acc, cnt, state, need, rem, counted, missing, cost, gain, dep_ptr, dep_idx,
            heap_key, heap_item, learn_step, prereq_mode, learnable):
-    """Mark k learned. acc = [capacity used, loss]; cnt = [number learned, heap size]."""
+    """Mark k learned. acc = [capacity used, loss]; cnt = [number learned, heap size].
+
+    Only what every event needs is touched (state, cost, gain): learn steps and the
+    prerequisite graph are read only when recorded / present, because each is another
+    cache miss per event and events dominate the engine's cost beyond the sample loop."""
+    first = state[k] == READY
     state[k] = LEARNED
     acc[0] += cost[k]
     acc[1] -= gain[k]
     cnt[0] += 1
     if heap_key.shape[0] > 0:
         cnt[1] = heap.push(heap_key, heap_item, cnt[1], need[k] - rem[k], -k)
-    if learn_step[k] < 0:
+    if not first:
+        return
+    if learn_step.shape[0] > 0:
         learn_step[k] = step
+    if dep_idx.shape[0] > 0:
         # First acquisition releases dependents whose last missing prerequisite this was.
         for j in range(dep_ptr[k], dep_ptr[k + 1]):
             d = dep_idx[j]
@@ -169,7 +178,7 @@ def _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted, miss
     if evicting:
         for i in range(n_pop):
             m = popped[i]
-            state[m] = READY
+            state[m] = EVICTED
             acc[0] -= cost[m]
             acc[1] += gain[m]
             cnt[0] -= 1
@@ -285,10 +294,7 @@ def run_exact(states, table, p, tau, acquisition, cost, gain, base_loss, capacit
     steps_out = np.full((n_agents, k_total if record_steps else 0), -1, dtype=np.int64)
     for agent in prange(n_agents):
         s = states[agent].copy()
-        if record_steps:
-            row = steps_out[agent]
-        else:
-            row = np.full(k_total, -1, dtype=np.int64)
+        row = steps_out[agent]  # length 0 when not recorded
         _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, capacity[agent],
                    policy, n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
                    dataset_size, batch_size, ckpt_samples,
