@@ -7,7 +7,9 @@ Workloads (α = 0.5, τ = 5, threshold rule, 40 log-spaced checkpoints, batch si
 - ``horizon_ratio_*``: the same at 10^12 samples ÷ at 10^6 samples;
 - ``events_over_exact``: K = 10^5, 8 agents, 10^8 samples each, both engines;
 - ``peak_rss_gb``: peak resident memory of this process (no per-quantum learn steps).
-Each configuration runs once untimed first so compilation is excluded; best of --repeat.
+Each configuration runs once untimed first so compilation is excluded; the runs being
+compared are interleaved and the best of --repeat kept, because this VM's speed drifts by
+up to 2× between seconds.
 """
 
 from __future__ import annotations
@@ -24,13 +26,16 @@ ALPHA = 0.5
 TAU = 5
 
 
-def timed(fn, repeat: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
+def best_times(fns, repeat: int) -> list[float]:
+    """Best wall time of each function, runs interleaved, after one warm-up call each."""
+    for fn in fns:
         fn()
-        best = min(best, time.perf_counter() - start)
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
     return best
 
 
@@ -44,20 +49,22 @@ def run(n_quanta: int, agents: int, samples: int, capacity: float, engine: str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     out: dict[str, object] = {"benchmark": "bench_events",
                               "threads": int(os.environ.get("NUMBA_NUM_THREADS",
                                                             os.cpu_count() or 1))}
     inf = float("inf")
     for label, cap in (("inf", inf), ("cap", 1e5)):
-        long = timed(lambda cap=cap: run(10**6, 256, 10**12, cap, "events"), args.repeat)
-        short = timed(lambda cap=cap: run(10**6, 256, 10**6, cap, "events"), args.repeat)
+        long, short = best_times([lambda cap=cap: run(10**6, 256, 10**12, cap, "events"),
+                                  lambda cap=cap: run(10**6, 256, 10**6, cap, "events")],
+                                 args.repeat)
         out[f"wall_{label}_s"] = long
         out[f"wall_{label}_1e6_samples_s"] = short
         out[f"horizon_ratio_{label}"] = long / short
-    events_s = timed(lambda: run(10**5, 8, 10**8, inf, "events", 100), args.repeat)
-    exact_s = timed(lambda: run(10**5, 8, 10**8, inf, "exact", 100), 1)
+    events_s, exact_s = best_times([lambda: run(10**5, 8, 10**8, inf, "events", 100),
+                                    lambda: run(10**5, 8, 10**8, inf, "exact", 100)],
+                                   args.repeat)
     out.update({
         "events_small_s": events_s,
         "exact_small_s": exact_s,

@@ -16,7 +16,7 @@ from .specs import Dataset, Simulation
 class Compiled:
     """Kernel inputs. Arrays are 0-based over quanta; codes are the kernels' constants."""
 
-    table: np.ndarray  # packed alias table, uint64[K]
+    table: np.ndarray  # packed alias table, uint64[K] (empty for the events engine)
     p: np.ndarray  # use frequencies, float64[K]
     tau: np.ndarray  # thresholds τ_k, float64[K]
     acquisition: int
@@ -36,7 +36,9 @@ class Compiled:
     states: np.ndarray  # xoshiro256** states, uint64[agents, 4]
 
 
-def compile_simulation(sim: Simulation) -> Compiled:
+def compile_simulation(sim: Simulation, engine: str = "exact") -> Compiled:
+    """Flatten ``sim`` for ``engine``; the alias table is built only for the exact engine
+    (the events engine never draws individual samples)."""
     quanta, learner, data = sim.quanta, sim.learner, sim.data
     k_total = quanta.n_quanta
     p = np.ascontiguousarray(quanta.p, dtype=np.float64)
@@ -55,7 +57,7 @@ def compile_simulation(sim: Simulation) -> Compiled:
         prereq_mode = codes.PREREQ_BLOCK if prereq.mode == "block" else codes.PREREQ_SLOW
         slow_factor = prereq.factor
     return Compiled(
-        table=build_alias_table(p),
+        table=build_alias_table(p) if engine == "exact" else np.zeros(0, dtype=np.uint64),
         p=p,
         tau=np.ascontiguousarray(quanta.thresholds, dtype=np.float64),
         acquisition=codes.THRESHOLD if learner.acquisition == "threshold" else codes.GEOMETRIC,

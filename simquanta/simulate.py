@@ -102,7 +102,7 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
     depends only on (seed, agent index).
     """
     engine, note = choose_engine(sim)
-    c = compile_simulation(sim)
+    c = compile_simulation(sim, engine)
     samples = sim.data.samples_at(c.checkpoints)
     n_chunks = min(sim.agents, PROGRESS_CHUNKS) if progress else 1
     bounds = np.linspace(0, sim.agents, n_chunks + 1).round().astype(int)
