@@ -57,6 +57,10 @@ class Result:
     wall_seconds: float = 0.0
     versions: dict[str, str] = field(default_factory=package_versions)
     notes: tuple[str, ...] = ()
+    #: success probability of each composition-graph task per agent and checkpoint
+    #: (float64[agents, C, tasks]) and the task names, when a graph was evaluated
+    task_success: np.ndarray | None = None
+    task_names: tuple[str, ...] = ()
 
     @property
     def n_agents(self) -> int:
@@ -114,6 +118,10 @@ class Result:
         if self.learn_step is not None:
             data_vars["learn_step"] = (("agent", "quantum"), self.learn_step,
                                        {"long_name": "step of first acquisition, -1 = never"})
+        if self.task_success is not None:
+            data_vars["task_success"] = (("agent", "checkpoint", "task"), self.task_success,
+                                         {"long_name": "composition-graph task success "
+                                                       "probability"})
         coords = {
             "agent": self.agent_index,
             "checkpoint": np.arange(self.steps.size),
@@ -121,6 +129,8 @@ class Result:
             "samples": ("checkpoint", self.samples),
             "quantum": np.arange(self.frequencies.size),
         }
+        if self.task_success is not None:
+            coords["task"] = np.array(self.task_names, dtype=object)
         attrs = {
             "engine": self.engine,
             "seed": self.seed,
@@ -170,6 +180,8 @@ class Result:
             wall_seconds=float(ds.attrs["wall_seconds"]),
             versions=json.loads(ds.attrs["versions"]),
             notes=tuple(json.loads(ds.attrs.get("notes", "[]"))),
+            task_success=ds["task_success"].values if "task_success" in ds else None,
+            task_names=tuple(str(t) for t in ds["task"].values) if "task" in ds.coords else (),
         )
 
     def summary_dict(self) -> dict[str, Any]:

@@ -41,8 +41,10 @@ Semantics:
   raising R keeps the earlier seeds, so stored cells stay valid. Without either, the sweep
   has one replicate with ``base.seed`` (default 0).
 - ``graph`` (in ``[base]`` or ``[axes]``): composition-graph files. The sweep records the
-  path and the sha256 of the file's content (part of the cell hash) and checks that the
-  graph loads and fits n_quanta; evaluating it is left to ``simquanta.composition``.
+  path and the sha256 of the file's content (part of the cell hash), checks that the
+  graph loads and fits n_quanta, and evaluates its tasks on every agent's learned set at
+  every checkpoint: ``task_success`` (…, agent, checkpoint, task) in the cell files and in
+  merged.nc (tasks are the union over graphs; NaN where a cell's graph lacks one).
 
 Output directory::
 
@@ -287,6 +289,7 @@ class Cell:
     graph: str | None  # composition graph path as written in the spec
     graph_sha256: str | None
     key: str  # cell_key(...): file name and identity
+    graph_path: str | None = None  # the graph file, resolved (not part of the identity)
 
 
 @dataclass(frozen=True, eq=False)
@@ -545,6 +548,12 @@ class SweepSpec:
                 raise self._cell_error(loc, exc, labels) from None
             if graph is not None:
                 self._check_graph(graph, sim.quanta.n_quanta, checked_graphs)
+                if (sim.learner.policy == "evict"
+                        and np.any(np.isfinite(sim.learner.capacities(sim.agents)))):
+                    raise self._cell_error(loc, ValueError(
+                        "graph = tasks under evict with finite capacity need the learned "
+                        "set at each checkpoint, which is not recorded; use policy reject "
+                        "or unlimited capacity"), labels)
             normalised = sim.to_config()
             graph_sha = self._graph_hashes[graph] if graph is not None else None
             for r, seed in enumerate(self.seeds):
@@ -554,7 +563,8 @@ class SweepSpec:
                     index=len(cells), position=(*point, r),
                     labels={**labels, "replicate": r, "seed": seed}, config=cfg,
                     graph=graph, graph_sha256=graph_sha,
-                    key=cell_key(norm, graph_sha)))
+                    key=cell_key(norm, graph_sha),
+                    graph_path=None if graph is None else str(self.resolve(graph))))
         return cells
 
     def _cell_error(self, loc: _Locator, exc: ValueError, labels: dict[str, Any]) -> ValueError:
@@ -832,13 +842,31 @@ def _compute(cell: Cell) -> tuple[Result, float]:
     from .simulate import run
 
     start = time.perf_counter()
-    result = run(simulation_from_config(cell.config))
+    sim = simulation_from_config(cell.config)
+    if cell.graph_path is None:
+        result = run(sim)
+    else:
+        result = _run_with_tasks(sim, cell.graph_path)
     if result.versions.get("simquanta") != __version__:
         # The cell key embeds this process's version; a worker with another version would
         # store its numbers under the wrong key.
         raise RuntimeError(f"a worker runs simquanta {result.versions.get('simquanta')}, "
                            f"the sweep {__version__}; install the same version everywhere")
     return result, time.perf_counter() - start
+
+
+def _run_with_tasks(sim: Any, graph_path: str) -> Result:
+    """Run ``sim`` and evaluate the composition graph's tasks on each agent's learned set
+    at every checkpoint; the per-quantum learn steps needed for that are not kept."""
+    import dataclasses
+
+    from .composition import CompositionGraph
+    from .simulate import run
+
+    result = run(dataclasses.replace(sim, record_learn_steps=True))
+    values, names = CompositionGraph.load(graph_path).evaluate(result.learned_mask())
+    return dataclasses.replace(result, learn_step=None, task_success=values,
+                               task_names=tuple(names))
 
 
 def _single_numba_thread() -> None:
@@ -1172,7 +1200,8 @@ def merge_cells(out: str | os.PathLike) -> Any:
 
     Dims: the sweep dims (axes; a zip group is one dim), ``replicate``, ``agent``,
     ``checkpoint``. Variables: ``loss``, ``learned``, ``used`` per agent and checkpoint,
-    ``agent_capacity`` per agent, ``cell_engine`` per cell. ``step``/``samples`` are
+    ``agent_capacity`` per agent, ``cell_engine`` per cell, and ``task_success`` per agent,
+    checkpoint and ``task`` when the sweep has composition graphs. ``step``/``samples`` are
     coordinates on ``checkpoint`` when every cell shares them, else variables per cell.
     Cells with fewer agents or checkpoints are padded (NaN; -1 for ``learned``).
     Per-quantum arrays (frequencies, learn steps) stay in the cell files.
@@ -1208,6 +1237,10 @@ def merge_cells(out: str | os.PathLike) -> Any:
         "step": np.full(sweep_shape + (n_checkpoints,), -1, dtype=np.int64),
         "samples": np.full(sweep_shape + (n_checkpoints,), -1, dtype=np.int64),
     }
+    # Tasks: the union over cells (graphs may be an axis), in order of first appearance;
+    # a cell without a task holds NaN there.
+    tasks = list(dict.fromkeys(t for c in loaded.values() for t in c.get("task", [])))
+    task_success = np.full(sweep_shape + (n_agents, n_checkpoints, len(tasks)), np.nan)
     engines = np.empty(sweep_shape, dtype=object)
     versions: list[dict[str, Any]] = []
     for flat, key in enumerate(keys):
@@ -1219,6 +1252,8 @@ def merge_cells(out: str | os.PathLike) -> Any:
         arrays["agent_capacity"][idx][:na] = cell["capacity"]
         arrays["step"][idx][:nc] = cell["step"]
         arrays["samples"][idx][:nc] = cell["samples"]
+        for j, task in enumerate(cell.get("task", [])):
+            task_success[idx][:na, :nc, tasks.index(task)] = cell["task_success"][..., j]
         engines[idx] = cell["engine"]
         if cell["versions"] not in versions:
             versions.append(cell["versions"])
@@ -1259,6 +1294,12 @@ def merge_cells(out: str | os.PathLike) -> Any:
                                    {"units": "cost units"})
     data_vars["cell_engine"] = (sweep_dims, engines.astype(str).astype(object),
                                 {"long_name": "engine that ran the cell"})
+    if tasks:
+        coords["task"] = np.array(tasks, dtype=object)
+        data_vars["task_success"] = (sweep_dims + ("agent", "checkpoint", "task"), task_success,
+                                     {"long_name": "composition-graph task success "
+                                                   "probability (NaN: task not in the cell's "
+                                                   "graph)"})
     attrs = {
         "title": "simquanta sweep",
         "sweep_name": manifest["name"],
@@ -1289,6 +1330,9 @@ def _read_cell(path: Path) -> dict[str, Any]:
                          for name in _PER_CHECKPOINT}
         cell["engine"] = str(nc.getncattr("engine"))
         cell["versions"] = json.loads(nc.getncattr("versions"))
+        if "task_success" in nc.variables:
+            cell["task_success"] = np.asarray(nc.variables["task_success"][:])
+            cell["task"] = [str(t) for t in nc.variables["task"][:]]
     return cell
 
 
@@ -1306,9 +1350,15 @@ def open_sweep(path: str | os.PathLike) -> Any:
 
 def to_table(ds: Any) -> Any:
     """A tidy ``pandas.DataFrame``: one row per cell, agent and checkpoint, with the axes,
-    seed, step and samples as columns (padding rows dropped)."""
-    names = [v for v in ds.data_vars if "quantum" not in ds[v].dims]
-    frame = ds[names].to_dataframe().reset_index()
+    seed, step and samples as columns, and one ``task:<name>`` column per composition-graph
+    task (padding rows dropped)."""
+    names = [v for v in ds.data_vars if "quantum" not in ds[v].dims and "task" not in ds[v].dims]
+    order = list(ds["loss"].dims)
+    frame = ds[names].to_dataframe(dim_order=order).reset_index()
+    if "task_success" in ds:
+        for task in ds["task"].values:
+            column = ds["task_success"].sel(task=task).transpose(*order).values.ravel()
+            frame[f"task:{task}"] = column
     return frame.dropna(subset=["loss"]).reset_index(drop=True)
 
 

@@ -447,3 +447,47 @@ def test_example_sweep_file_is_valid():
     spec = load_sweep(example)
     assert spec.name == "example" and len(spec.cells) <= 64
     assert len(set(spec.seeds)) == len(spec.seeds) > 1
+
+
+def test_graph_axis_tasks_are_evaluated_and_merged(tmp_path):
+    """Each cell's tasks equal a direct evaluation of the graph on the same learners; with
+    graphs as an axis the merged task dimension is the union, NaN where a graph lacks a
+    task; the tidy table gets one column per task."""
+    import simquanta as sq
+    from simquanta.composition import CompositionGraph
+
+    CompositionGraph.from_dict({"nodes": {
+        "both": {"rule": "all", "children": ["q0", "q1"]}}}).save(tmp_path / "a.toml")
+    CompositionGraph.from_dict({"nodes": {
+        "either": {"rule": "any", "children": ["q2", "q5"]},
+        "both": {"rule": "all", "children": ["q0", "q1"]}}}).save(tmp_path / "b.toml")
+    path = write(tmp_path, 'name = "graphs"\nout = "out"\nseeds = [3]\n' + BASE +
+                 '[axes]\ngraph = ["a.toml", "b.toml"]\n')
+    run_sweep(path, executor="serial", progress=False)
+    ds = open_sweep(tmp_path / "out")
+    assert list(ds["task"].values) == ["both", "either"]
+    from simquanta.config import simulation_from_config
+
+    sim = simulation_from_config({"n_quanta": 200, "agents": 4, "steps": 200,
+                                  "engine": "exact", "checkpoints": 5, "seed": 3})
+    direct = sq.simulate(sim.quanta, sim.learner, sim.data, agents=4, seed=3, checkpoints=5,
+                         engine="exact", record_learn_steps=True)
+    values, names = CompositionGraph.load(tmp_path / "b.toml").evaluate(direct.learned_mask())
+    for j, name in enumerate(names):
+        merged = ds["task_success"].sel(task=name).isel(graph=1, replicate=0).values
+        assert np.array_equal(merged, values[..., j]), name
+    assert np.all(np.isnan(ds["task_success"].sel(task="either").isel(graph=0).values))
+    table = to_table(ds)
+    assert {"task:both", "task:either"} <= set(table.columns)
+    assert len(table) == 2 * 4 * 5  # graphs × agents × checkpoints, no task duplication
+
+
+def test_graph_with_evict_and_finite_capacity_is_refused(tmp_path):
+    from simquanta.composition import CompositionGraph
+
+    CompositionGraph.from_dict({"nodes": {"t": {"rule": "all", "children": ["q0"]}}}).save(
+        tmp_path / "g.toml")
+    path = write(tmp_path, 'name = "e"\nout = "out"\n' + BASE +
+                 'policy = "evict"\ncapacity = 5\ngraph = "g.toml"\n')
+    with pytest.raises(ValueError, match="graph"):
+        load_sweep(path)
