@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 import numpy as np
 from numba import njit, prange
@@ -31,6 +30,8 @@ from numba import njit, prange
 import simquanta as sq
 from simquanta.kernels.random import agent_states
 from simquanta.kernels.sampling import alias_draw, build_alias_table
+
+from _timing import best_times
 
 K = 100_000
 ALPHA = 0.5
@@ -64,19 +65,6 @@ def numpy_learner(p: np.ndarray, tau: int, n_samples: int, seed: int, chunk: int
         newly = (counts >= tau) & (learn_sample < 0)
         learn_sample[newly] = start + chunk
     return learn_sample
-
-
-def best_times(fns, repeat: int) -> list[float]:
-    """Best wall time of each function, runs interleaved, after one warm-up call each."""
-    for fn in fns:
-        fn()  # warm-up: compile / load cache
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

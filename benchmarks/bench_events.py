@@ -18,25 +18,13 @@ import argparse
 import json
 import os
 import resource
-import time
 
 import simquanta as sq
 
+from _timing import best_times
+
 ALPHA = 0.5
 TAU = 5
-
-
-def best_times(fns, repeat: int) -> list[float]:
-    """Best wall time of each function, runs interleaved, after one warm-up call each."""
-    for fn in fns:
-        fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
 
 
 def run(n_quanta: int, agents: int, samples: int, capacity: float, engine: str,
