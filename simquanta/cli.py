@@ -108,15 +108,16 @@ def _run_simulate(args: argparse.Namespace) -> int:
         from .composition import CompositionGraph
 
         graph = CompositionGraph.load(args.graph)
-        config["record_learn_steps"] = True  # task values need each agent's learned set
+        # Task values need each agent's learned set at every checkpoint: first-learn steps
+        # give it where learned quanta are kept; evict with finite capacity records it.
+        config["record_learn_steps"] = True
     sim = simulation_from_config(config)
     if graph is not None:
         graph.validate(sim.quanta.n_quanta)
         finite = np.isfinite(sim.learner.capacities(sim.agents))
         if sim.learner.policy == "evict" and finite.any():
-            raise ValueError("graph = evaluating tasks under evict with finite capacity needs "
-                             "the learned set at each checkpoint, which is not recorded; use "
-                             "policy reject or unlimited capacity")
+            sim = simulation_from_config({**config, "record_learn_steps": False,
+                                          "record_learned_sets": True})
     result = run(sim, progress=not args.json and sys.stderr.isatty())
     if args.out:
         result.save(args.out)

@@ -52,6 +52,7 @@ KEYS: dict[str, str] = {
     "checkpoints": "an integer or a list of integers",
     "engine": "a string",
     "record_learn_steps": "true or false",
+    "record_learned_sets": "true or false",
     "first_agent": "an integer",
 }
 
@@ -150,7 +151,7 @@ def simulation_from_config(config: dict[str, Any], *, fill_defaults: bool = True
     return Simulation(
         quanta=quanta, learner=learner, data=data,
         **{k: cfg[k] for k in ("agents", "seed", "checkpoints", "engine", "record_learn_steps",
-                               "first_agent") if k in cfg},
+                               "record_learned_sets", "first_agent") if k in cfg},
     )
 
 

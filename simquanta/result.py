@@ -54,6 +54,7 @@ class Result:
     frequencies: np.ndarray  # float64[K]
     config: dict[str, Any]
     learn_step: np.ndarray | None = None  # int64[agents, K]
+    learned_sets: np.ndarray | None = None  # bool[agents, C, K]
     wall_seconds: float = 0.0
     versions: dict[str, str] = field(default_factory=package_versions)
     notes: tuple[str, ...] = ()
@@ -93,13 +94,16 @@ class Result:
         return _sem(self.learned.astype(float))
 
     def learned_mask(self) -> np.ndarray:
-        """bool[agents, C, K]: quantum ever learned by each checkpoint (needs learn_step).
+        """bool[agents, C, K]: quantum learned at each checkpoint.
 
-        Exact for the ``reject`` policy, where learned quanta are kept; under ``evict`` it
-        marks quanta acquired at least once."""
+        The recorded learned sets when present (``record_learned_sets``); else derived from
+        first-learn steps, which is exact whenever learned quanta are kept (``reject`` or
+        unlimited capacity) and under ``evict`` marks quanta acquired at least once."""
+        if self.learned_sets is not None:
+            return self.learned_sets
         if self.learn_step is None:
             raise ValueError("record_learn_steps = False: this result holds no learn steps; "
-                             "rerun with record_learn_steps=True")
+                             "rerun with record_learn_steps=True (or record_learned_sets)")
         ls = self.learn_step[:, None, :]
         return (ls >= 0) & (ls <= self.steps[None, :, None])
 
@@ -118,6 +122,10 @@ class Result:
         if self.learn_step is not None:
             data_vars["learn_step"] = (("agent", "quantum"), self.learn_step,
                                        {"long_name": "step of first acquisition, -1 = never"})
+        if self.learned_sets is not None:
+            data_vars["learned_set"] = (("agent", "checkpoint", "quantum"),
+                                        self.learned_sets.astype(np.uint8),
+                                        {"long_name": "1 if the quantum is learned"})
         if self.task_success is not None:
             data_vars["task_success"] = (("agent", "checkpoint", "task"), self.task_success,
                                          {"long_name": "composition-graph task success "
@@ -177,6 +185,7 @@ class Result:
             frequencies=ds["frequency"].values,
             config=json.loads(ds.attrs["config"]),
             learn_step=ds["learn_step"].values.astype(np.int64) if "learn_step" in ds else None,
+            learned_sets=ds["learned_set"].values.astype(bool) if "learned_set" in ds else None,
             wall_seconds=float(ds.attrs["wall_seconds"]),
             versions=json.loads(ds.attrs["versions"]),
             notes=tuple(json.loads(ds.attrs.get("notes", "[]"))),

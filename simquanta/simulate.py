@@ -25,6 +25,7 @@ def simulate(
     checkpoints: int | Sequence[int] = 40,
     engine: Literal["exact", "events", "auto"] = "auto",
     record_learn_steps: bool = False,
+    record_learned_sets: bool = False,
     first_agent: int = 0,
 ) -> Result:
     """Simulate ``agents`` independent learners acquiring quanta from sampled data.
@@ -48,6 +49,7 @@ def simulate(
         checkpoints=checkpoints,
         engine=engine,
         record_learn_steps=record_learn_steps,
+        record_learned_sets=record_learned_sets,
         first_agent=first_agent,
     )
     return run(sim)
@@ -68,6 +70,8 @@ def events_unsupported_reason(sim: Simulation) -> str | None:
             return "evict with unequal costs needs the exact engine"
         if sim.record_learn_steps:
             return "first-learn steps under evict need the exact engine"
+        if sim.record_learned_sets:
+            return "learned sets under evict need the exact engine"
     return None
 
 
@@ -116,8 +120,8 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - start
-    loss, learned, used, learn_step = (np.concatenate(arrays) for arrays in zip(*parts,
-                                                                                 strict=True))
+    loss, learned, used, learn_step, sets = (np.concatenate(arrays)
+                                             for arrays in zip(*parts, strict=True))
     # The kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k); once everything is
     # learned that difference leaves float residue (~1e-15) below the true minimum.
     q = sim.quanta
@@ -134,6 +138,7 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
         frequencies=c.p,
         config=sim.to_config(),
         learn_step=learn_step if sim.record_learn_steps else None,
+        learned_sets=sets if sim.record_learned_sets else None,
         wall_seconds=wall,
         notes=() if note is None else (note,),
     )
@@ -156,12 +161,13 @@ def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, h
             c.states[lo:hi], c.table, c.p, c.tau, c.acquisition, c.cost, c.gain,
             c.base_loss, c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx,
             c.prereq_mode, c.slow_factor, c.dataset_size, c.batch_size, samples,
-            sim.record_learn_steps,
+            sim.record_learn_steps, sim.record_learned_sets,
         )
     epochs = sim.data.epochs if isinstance(sim.data, Dataset) else 1
-    return run_events(
+    loss, learned, used, learn_step = run_events(
         c.states[lo:hi], c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss,
         c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode,
         c.slow_factor, c.dataset_size, epochs, c.batch_size, samples.astype(np.float64),
         sim.record_learn_steps,
     )
+    return loss, learned, used, learn_step, np.zeros((hi - lo, 0, 0), dtype=np.bool_)

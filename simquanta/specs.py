@@ -412,6 +412,7 @@ class Simulation:
     checkpoints: int | Sequence[int] = 40
     engine: Literal["exact", "events", "auto"] = "auto"
     record_learn_steps: bool = False
+    record_learned_sets: bool = False
     first_agent: int = 0
     #: the checkpoint steps, resolved from ``checkpoints`` at construction
     checkpoint_steps: np.ndarray = field(init=False, repr=False)
@@ -428,6 +429,20 @@ class Simulation:
         check_choice("engine", self.engine, ENGINES)
         if not isinstance(self.record_learn_steps, bool):
             raise invalid("record_learn_steps", self.record_learn_steps, "must be true or false")
+        if not isinstance(self.record_learned_sets, bool):
+            raise invalid("record_learned_sets", self.record_learned_sets,
+                          "must be true or false")
+        if self.record_learned_sets:
+            if np.ndim(self.checkpoints) == 0:
+                n_ckpt = min(int(self.checkpoints), self.data.total_steps)
+            else:
+                n_ckpt = len(self.checkpoints)
+            need = self.agents * n_ckpt * self.quanta.n_quanta
+            if need > LEARN_STEPS_MAX_BYTES:
+                raise invalid("record_learned_sets", True,
+                              f"agents × checkpoints × n_quanta bytes = {need / 2**30:.1f} GiB "
+                              f"exceeds the {LEARN_STEPS_MAX_BYTES / 2**30:.0f} GiB limit; "
+                              "record fewer agents or checkpoints per call")
         if self.record_learn_steps:
             need = self.agents * self.quanta.n_quanta * 8
             if need > LEARN_STEPS_MAX_BYTES:
@@ -460,6 +475,7 @@ class Simulation:
             "checkpoints": checkpoints,
             "engine": self.engine,
             "record_learn_steps": self.record_learn_steps,
+            "record_learned_sets": self.record_learned_sets,
             "first_agent": self.first_agent,
         })
         return config

@@ -548,12 +548,10 @@ class SweepSpec:
                 raise self._cell_error(loc, exc, labels) from None
             if graph is not None:
                 self._check_graph(graph, sim.quanta.n_quanta, checked_graphs)
-                if (sim.learner.policy == "evict"
-                        and np.any(np.isfinite(sim.learner.capacities(sim.agents)))):
-                    raise self._cell_error(loc, ValueError(
-                        "graph = tasks under evict with finite capacity need the learned "
-                        "set at each checkpoint, which is not recorded; use policy reject "
-                        "or unlimited capacity"), labels)
+                try:
+                    choose_engine(_with_learned_state(sim))
+                except ValueError as exc:
+                    raise self._cell_error(loc, exc, labels) from None
             normalised = sim.to_config()
             graph_sha = self._graph_hashes[graph] if graph is not None else None
             for r, seed in enumerate(self.seeds):
@@ -857,16 +855,27 @@ def _compute(cell: Cell) -> tuple[Result, float]:
 
 def _run_with_tasks(sim: Any, graph_path: str) -> Result:
     """Run ``sim`` and evaluate the composition graph's tasks on each agent's learned set
-    at every checkpoint; the per-quantum learn steps needed for that are not kept."""
+    at every checkpoint; the per-quantum records needed for that are not kept."""
     import dataclasses
 
     from .composition import CompositionGraph
     from .simulate import run
 
-    result = run(dataclasses.replace(sim, record_learn_steps=True))
+    result = run(_with_learned_state(sim))
     values, names = CompositionGraph.load(graph_path).evaluate(result.learned_mask())
-    return dataclasses.replace(result, learn_step=None, task_success=values,
-                               task_names=tuple(names))
+    return dataclasses.replace(result, learn_step=None, learned_sets=None,
+                               task_success=values, task_names=tuple(names))
+
+
+def _with_learned_state(sim: Any) -> Any:
+    """``sim`` recording what task evaluation needs: first-learn steps where learned quanta
+    are kept, the learned set per checkpoint under evict with finite capacity."""
+    import dataclasses
+
+    finite = np.isfinite(sim.learner.capacities(sim.agents))
+    if sim.learner.policy == "evict" and finite.any():
+        return dataclasses.replace(sim, record_learned_sets=True)
+    return dataclasses.replace(sim, record_learn_steps=True)
 
 
 def _single_numba_thread() -> None:

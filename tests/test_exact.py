@@ -563,3 +563,25 @@ def test_progress_bar_chunks_agents_without_changing_results(engine):
     plain, chunked = run(sim), run(sim, progress=True)
     for name in ("loss", "learned", "used", "learn_step"):
         assert np.array_equal(getattr(plain, name), getattr(chunked, name)), name
+
+
+@pytest.mark.parametrize("policy, capacity", [("evict", 10.0), ("reject", 10.0),
+                                              ("reject", math.inf)])
+def test_recorded_learned_sets_match_counts_loss_and_learn_steps(policy, capacity):
+    """The learned set at each checkpoint sums to the learned count and reproduces the
+    loss; where learned quanta are kept it equals the mask derived from learn steps, and
+    under evict it shows quanta that were learned and then evicted."""
+    quanta = Quanta(60, alpha=0.5, tau=2)
+    result = simulate(quanta, Learner(capacity=capacity, policy=policy), Online(3000, 5),
+                      agents=8, seed=2, checkpoints=6, engine="exact",
+                      record_learned_sets=True, record_learn_steps=True)
+    sets = result.learned_sets
+    assert sets.shape == (8, result.steps.size, 60)
+    assert np.array_equal(sets.sum(axis=2), result.learned)
+    assert np.allclose(result.loss, 1.0 - (sets * quanta.p).sum(axis=2), atol=1e-12)
+    ls = result.learn_step[:, None, :]
+    derived = (ls >= 0) & (ls <= result.steps[None, :, None])
+    if policy == "reject":
+        assert np.array_equal(sets, derived)
+    else:
+        assert np.all(derived >= sets) and np.any(derived & ~sets)  # evictions seen

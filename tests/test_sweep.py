@@ -482,12 +482,24 @@ def test_graph_axis_tasks_are_evaluated_and_merged(tmp_path):
     assert len(table) == 2 * 4 * 5  # graphs × agents × checkpoints, no task duplication
 
 
-def test_graph_with_evict_and_finite_capacity_is_refused(tmp_path):
+def test_graph_under_evict_uses_recorded_learned_sets(tmp_path):
+    """Under evict quanta can be unlearned again; the task values must follow the learned
+    set at each checkpoint (exact engine), not "ever learned"."""
     from simquanta.composition import CompositionGraph
 
     CompositionGraph.from_dict({"nodes": {"t": {"rule": "all", "children": ["q0"]}}}).save(
         tmp_path / "g.toml")
-    path = write(tmp_path, 'name = "e"\nout = "out"\n' + BASE +
+    path = write(tmp_path, 'name = "e"\nout = "out"\nseeds = [4]\n' + BASE +
                  'policy = "evict"\ncapacity = 5\ngraph = "g.toml"\n')
-    with pytest.raises(ValueError, match="graph"):
-        load_sweep(path)
+    run_sweep(path, executor="serial", progress=False)
+    ds = open_sweep(tmp_path / "out")
+    import simquanta as sq
+    from simquanta.config import simulation_from_config
+
+    sim = simulation_from_config({"n_quanta": 200, "agents": 4, "steps": 200, "seed": 4,
+                                  "engine": "exact", "checkpoints": 5, "policy": "evict",
+                                  "capacity": 5})
+    direct = sq.simulate(sim.quanta, sim.learner, sim.data, agents=4, seed=4, checkpoints=5,
+                         engine="exact", record_learned_sets=True)
+    expected = direct.learned_sets[..., 0].astype(float)
+    assert np.array_equal(ds["task_success"].sel(task="t").isel(replicate=0).values, expected)

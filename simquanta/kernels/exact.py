@@ -194,7 +194,7 @@ def _try_acquire(k, step, cap, policy, acc, cnt, state, need, rem, counted, miss
 def _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, cap, policy,
                n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
                dataset_size, batch_size, ckpt_samples, out_loss, out_learned, out_used,
-               learn_step):
+               learn_step, out_sets):
     k_total = p.shape[0]
     need = np.empty(k_total, dtype=np.int64)
     rem = np.empty(k_total, dtype=np.int64)
@@ -272,15 +272,21 @@ def _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, cap, policy
         out_used[ci] = acc[0]
         out_loss[ci] = acc[1]
         out_learned[ci] = cnt[0]
+        if out_sets.shape[0] > 0:
+            for k in range(k_total):
+                out_sets[ci, k] = state[k] == LEARNED
 
 
 @njit(cache=True, parallel=True)
 def run_exact(states, table, p, tau, acquisition, cost, gain, base_loss, capacity, policy,
               n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
-              dataset_size, batch_size, ckpt_samples, record_steps):
+              dataset_size, batch_size, ckpt_samples, record_steps, record_sets):
     """Simulate len(states) agents up to each checkpoint's sample count ``ckpt_samples``
     (int64, increasing); returns loss, learned, used (agents × checkpoints) and the
-    first-learn step per agent and quantum (−1 = never; shape (agents, 0) if not recorded).
+    first-learn step per agent and quantum (−1 = never; shape (agents, 0) if not recorded)
+    and, with ``record_sets``, the learned set at every checkpoint (bool[agents, C, K];
+    shape (agents, 0, 0) otherwise) — what ``evict`` leaves learned, which first-learn steps
+    cannot tell.
 
     Loss is Σ_k p_k ℓ_k in bits per sample with ℓ_k = a_k if learned else b_k; it is kept
     as base_loss − Σ_{learned} gain_k with gain_k = p_k (b_k − a_k).
@@ -292,11 +298,13 @@ def run_exact(states, table, p, tau, acquisition, cost, gain, base_loss, capacit
     learned = np.empty((n_agents, n_ckpt), dtype=np.int64)
     used = np.empty((n_agents, n_ckpt))
     steps_out = np.full((n_agents, k_total if record_steps else 0), -1, dtype=np.int64)
+    sets_out = np.zeros((n_agents, n_ckpt if record_sets else 0, k_total if record_sets else 0),
+                        dtype=np.bool_)
     for agent in prange(n_agents):
         s = states[agent].copy()
         row = steps_out[agent]  # length 0 when not recorded
         _run_agent(s, table, p, tau, acquisition, cost, gain, base_loss, capacity[agent],
                    policy, n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
                    dataset_size, batch_size, ckpt_samples,
-                   loss[agent], learned[agent], used[agent], row)
-    return loss, learned, used, steps_out
+                   loss[agent], learned[agent], used[agent], row, sets_out[agent])
+    return loss, learned, used, steps_out, sets_out
