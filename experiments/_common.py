@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from simquanta.files import atomic_path
 from simquanta.result import package_versions
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
@@ -62,12 +61,9 @@ class Experiment:
             "versions": package_versions(),
         }
         target = self.out / f"{self.name}.json"
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=self.out)
-        with os.fdopen(fd, "w") as fh:
+        with atomic_path(target) as tmp, open(tmp, "w") as fh:
             json.dump(payload, fh, indent=1)
             fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, target)
         paths.append(target)
         print(f"{self.name}: wrote {', '.join(str(p) for p in paths)} "
               f"({payload['wall_seconds']:.1f} s)")

@@ -103,21 +103,15 @@ def _run_simulate(args: argparse.Namespace) -> int:
         config.pop("dataset_size", None)
         config.pop("epochs", None)
     config.update(flags)
+    sim = simulation_from_config(config)
     graph = None
     if args.graph:
         from .composition import CompositionGraph
+        from .simulate import with_learned_state
 
         graph = CompositionGraph.load(args.graph)
-        # Task values need each agent's learned set at every checkpoint: first-learn steps
-        # give it where learned quanta are kept; evict with finite capacity records it.
-        config["record_learn_steps"] = True
-    sim = simulation_from_config(config)
-    if graph is not None:
         graph.validate(sim.quanta.n_quanta)
-        finite = np.isfinite(sim.learner.capacities(sim.agents))
-        if sim.learner.policy == "evict" and finite.any():
-            sim = simulation_from_config({**config, "record_learn_steps": False,
-                                          "record_learned_sets": True})
+        sim = with_learned_state(sim)
     result = run(sim, progress=not args.json and sys.stderr.isatty())
     if args.out:
         result.save(args.out)

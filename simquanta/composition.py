@@ -62,7 +62,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -72,6 +71,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from simquanta.files import atomic_path
 from simquanta.kernels.compose import (
     OP_K_OF_N,
     OP_NOISY_OR,
@@ -701,16 +701,11 @@ class CompositionGraph:
             text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
         else:
             raise ValueError(f"{path}: unknown graph file type {suffix!r} (use .toml or .json)")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_path(path) as tmp:
+            with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
 
     def to_toml(self) -> str:
         """The :meth:`to_dict` structure as TOML text (this format only; not a general writer)."""

@@ -65,14 +65,14 @@ def save(fig, path: str | Path, *, formats: tuple[str, ...] = ("png",)) -> list[
     """Save a figure in each format next to ``path`` (suffix replaced); returns the paths."""
     import matplotlib.pyplot as plt
 
+    from .files import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in formats:
         target = path.with_suffix("." + fmt)
-        tmp = target.with_name(f".{target.name}.tmp")
-        fig.savefig(tmp, format=fmt)
-        tmp.replace(target)
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt)
         written.append(target)
     plt.close(fig)
     return written

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .files import atomic_path
 
 
 def package_versions() -> dict[str, str]:
@@ -153,15 +154,8 @@ class Result:
     def save(self, path: str | os.PathLike) -> Path:
         """Write netCDF-4 atomically (temporary file in the same folder, then rename)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             self.to_xarray().to_netcdf(tmp, engine="netcdf4")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return path
 
     @classmethod

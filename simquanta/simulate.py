@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Literal
@@ -73,6 +74,16 @@ def events_unsupported_reason(sim: Simulation) -> str | None:
         if sim.record_learned_sets:
             return "learned sets under evict need the exact engine"
     return None
+
+
+def with_learned_state(sim: Simulation) -> Simulation:
+    """``sim`` recording each agent's learned set at every checkpoint, as evaluating
+    composition-graph tasks needs: first-learn steps where learned quanta are kept, the
+    learned sets themselves under evict with finite capacity (quanta can be lost)."""
+    finite = np.isfinite(sim.learner.capacities(sim.agents))
+    if sim.learner.policy == "evict" and finite.any():
+        return dataclasses.replace(sim, record_learned_sets=True)
+    return dataclasses.replace(sim, record_learn_steps=True)
 
 
 def events_approximation(sim: Simulation) -> str | None:

@@ -22,7 +22,8 @@ ACQUISITIONS = ("threshold", "geometric")
 POLICIES = ("reject", "evict")
 PREREQUISITE_MODES = ("block", "slow")
 ENGINES = ("exact", "events", "auto")
-#: record_learn_steps stores one int64 per agent and quantum; refuse beyond this.
+#: recorded per-agent arrays (learn steps: 8 bytes per agent and quantum; learned sets: 1 byte
+#: per agent, checkpoint and quantum) are refused beyond this size.
 LEARN_STEPS_MAX_BYTES = 2 * 1024**3
 
 ArrayLike = float | Sequence[float] | np.ndarray
@@ -91,6 +92,16 @@ def _per_quantum(field_name: str, value: ArrayLike, n_quanta: int, *, low: float
     return out
 
 
+def zipf_mandelbrot(n_quanta: int, alpha: float, offset: float = 0.0) -> np.ndarray:
+    """p_k = (k + offset)^−(α+1) / Σ_j (j + offset)^−(α+1), k = 1..K (float64[K]; inputs
+    assumed valid: K ≥ 1, α > −1, offset > −1)."""
+    k = np.arange(1, n_quanta + 1, dtype=float)
+    # Work in logs relative to the largest term so huge K and large α never underflow.
+    log_w = -(alpha + 1.0) * np.log(k + offset)
+    w = np.exp(log_w - log_w.max())
+    return w / w.sum()
+
+
 def _freeze(obj: object, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
@@ -157,11 +168,7 @@ class Quanta:
         """Use frequencies p_k (sum 1), float64[K]."""
         if self.frequencies is not None:
             return np.asarray(self.frequencies)
-        k = np.arange(1, self.n_quanta + 1, dtype=float)
-        # Work in logs relative to the largest term so huge K and large α never underflow.
-        log_w = -(self.alpha + 1.0) * np.log(k + self.offset)
-        w = np.exp(log_w - log_w.max())
-        p = w / w.sum()
+        p = zipf_mandelbrot(self.n_quanta, self.alpha, self.offset)
         p.setflags(write=False)
         return p
 
@@ -432,12 +439,10 @@ class Simulation:
         if not isinstance(self.record_learned_sets, bool):
             raise invalid("record_learned_sets", self.record_learned_sets,
                           "must be true or false")
+        _freeze(self, "checkpoint_steps", checkpoint_steps(self.checkpoints,
+                                                           self.data.total_steps))
         if self.record_learned_sets:
-            if np.ndim(self.checkpoints) == 0:
-                n_ckpt = min(int(self.checkpoints), self.data.total_steps)
-            else:
-                n_ckpt = len(self.checkpoints)
-            need = self.agents * n_ckpt * self.quanta.n_quanta
+            need = self.agents * self.checkpoint_steps.size * self.quanta.n_quanta
             if need > LEARN_STEPS_MAX_BYTES:
                 raise invalid("record_learned_sets", True,
                               f"agents × checkpoints × n_quanta bytes = {need / 2**30:.1f} GiB "
@@ -455,8 +460,6 @@ class Simulation:
                           f"a per-agent list must have agents = {self.agents} values")
         if self.learner.prerequisites is not None:
             self.learner.prerequisites.validate_for(self.quanta.n_quanta)
-        _freeze(self, "checkpoint_steps", checkpoint_steps(self.checkpoints,
-                                                           self.data.total_steps))
 
     def to_config(self) -> dict[str, Any]:
         """Flat, JSON-serialisable config (the same fields as the CLI and TOML files)."""

@@ -82,8 +82,9 @@ import numpy as np
 
 from . import __version__
 from .config import KEYS, simulation_from_config
+from .files import atomic_path
 from .result import Result, package_versions
-from .simulate import choose_engine
+from .simulate import choose_engine, with_learned_state
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -196,19 +197,6 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@contextlib.contextmanager
-def _atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -549,7 +537,7 @@ class SweepSpec:
             if graph is not None:
                 self._check_graph(graph, sim.quanta.n_quanta, checked_graphs)
                 try:
-                    choose_engine(_with_learned_state(sim))
+                    choose_engine(with_learned_state(sim))
                 except ValueError as exc:
                     raise self._cell_error(loc, exc, labels) from None
             normalised = sim.to_config()
@@ -779,7 +767,7 @@ def _write_cell(out: Path, cell: Cell, result: Result, sweep_name: str) -> Path:
     ds.attrs["sweep_cell"] = json.dumps({
         "sweep": sweep_name, "key": cell.key, "labels": cell.labels, "config": cell.config,
         "graph": cell.graph, "graph_sha256": cell.graph_sha256})
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")
     return path
 
@@ -861,21 +849,10 @@ def _run_with_tasks(sim: Any, graph_path: str) -> Result:
     from .composition import CompositionGraph
     from .simulate import run
 
-    result = run(_with_learned_state(sim))
+    result = run(with_learned_state(sim))
     values, names = CompositionGraph.load(graph_path).evaluate(result.learned_mask())
     return dataclasses.replace(result, learn_step=None, learned_sets=None,
                                task_success=values, task_names=tuple(names))
-
-
-def _with_learned_state(sim: Any) -> Any:
-    """``sim`` recording what task evaluation needs: first-learn steps where learned quanta
-    are kept, the learned set per checkpoint under evict with finite capacity."""
-    import dataclasses
-
-    finite = np.isfinite(sim.learner.capacities(sim.agents))
-    if sim.learner.policy == "evict" and finite.any():
-        return dataclasses.replace(sim, record_learned_sets=True)
-    return dataclasses.replace(sim, record_learn_steps=True)
 
 
 def _single_numba_thread() -> None:
@@ -1184,7 +1161,7 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
         tables: list[Path] = []
         if pending or not merged_path.exists():
             ds = merge_cells(out_dir)
-            with _atomic_path(merged_path) as tmp:
+            with atomic_path(merged_path) as tmp:
                 ds.to_netcdf(tmp, engine="netcdf4")
             if table:
                 tables = export_table(ds, out_dir / TABLE)
@@ -1377,7 +1354,7 @@ def export_table(ds: Any, path: str | os.PathLike) -> list[Path]:
     path = Path(path)
     frame = to_table(ds)
     written = []
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
     written.append(path)
     try:
@@ -1385,7 +1362,7 @@ def export_table(ds: Any, path: str | os.PathLike) -> list[Path]:
     except ImportError:
         return written
     parquet = path.with_suffix(".parquet")
-    with _atomic_path(parquet) as tmp:
+    with atomic_path(parquet) as tmp:
         frame.to_parquet(tmp, index=False)
     written.append(parquet)
     return written

@@ -367,3 +367,8 @@ def test_config_round_trips_through_json():
 def test_huge_checkpoint_count_is_clamped_to_steps():
     s = sim(quanta=Quanta(10), data=Online(steps=50), checkpoints=10**10)
     assert np.array_equal(s.checkpoint_steps, np.arange(1, 51))
+
+
+def test_record_learned_sets_over_limit():
+    with rejects("record_learned_sets"):
+        sim(quanta=Quanta(10_000), agents=10_000, checkpoints=40, record_learned_sets=True)

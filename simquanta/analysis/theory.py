@@ -22,6 +22,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+from ..specs import zipf_mandelbrot
+
 __all__ = [
     "zipf_frequencies",
     "threshold_unlearned_prob",
@@ -134,12 +136,7 @@ def zipf_frequencies(n_quanta: int, alpha: float, offset: float = 0.0) -> NDArra
         raise ValueError(f"alpha must be finite and > -1; got alpha={alpha!r}")
     if not (math.isfinite(offset) and offset > -1.0):
         raise ValueError(f"offset must be finite and > -1; got offset={offset!r}")
-    k = np.arange(1, n + 1, dtype=np.float64)
-    # Work relative to the first term, in log space: (1+offset)^-(α+1) can overflow for large α
-    # and small 1+offset, but every ratio to the first term is <= 1.
-    log_w = -(alpha + 1.0) * (np.log(k + offset) - math.log1p(offset))
-    w = np.exp(log_w)
-    return w / w.sum()
+    return zipf_mandelbrot(n, alpha, offset)  # the law the simulator uses, one definition
 
 
 # ------------------------------------------------------------------------- online sampling
