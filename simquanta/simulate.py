@@ -131,8 +131,11 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - start
-    loss, learned, used, learn_step, sets = (np.concatenate(arrays)
-                                             for arrays in zip(*parts, strict=True))
+    # One part (no progress bar) is used as is: concatenating would copy arrays that may be
+    # as large as the recording memory limit.
+    loss, learned, used, learn_step, sets = (
+        parts[0] if len(parts) == 1
+        else (np.concatenate(arrays) for arrays in zip(*parts, strict=True)))
     # The kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k); once everything is
     # learned that difference leaves float residue (~1e-15) below the true minimum.
     q = sim.quanta
