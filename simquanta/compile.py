@@ -63,7 +63,7 @@ def compile_simulation(sim: Simulation, engine: str = "exact") -> Compiled:
         acquisition=codes.THRESHOLD if learner.acquisition == "threshold" else codes.GEOMETRIC,
         cost=np.ascontiguousarray(quanta.cost, dtype=np.float64),
         gain=np.ascontiguousarray(quanta.loss_gain, dtype=np.float64),
-        base_loss=float(np.dot(p, quanta.unlearned_loss)),
+        base_loss=float(np.sum(p * quanta.unlearned_loss)),  # no BLAS: see simulate.run
         capacity=np.array(learner.capacities(sim.agents), dtype=np.float64),  # writable:
         # numba compiles read-only arrays as a separate type
         policy=codes.REJECT if learner.policy == "reject" else codes.EVICT,

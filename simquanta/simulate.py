@@ -139,7 +139,10 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
     # The kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k); once everything is
     # learned that difference leaves float residue (~1e-15) below the true minimum.
     q = sim.quanta
-    floor = float(np.dot(q.p, np.minimum(q.learned_loss, q.unlearned_loss)))
+    # np.sum, not np.dot: a threaded BLAS leaves its worker threads spinning after the call,
+    # which took a core from the numba threads of the next run (measured 2× slower), and its
+    # sums depend on the BLAS thread count.
+    floor = float(np.sum(q.p * np.minimum(q.learned_loss, q.unlearned_loss)))
     np.maximum(loss, floor, out=loss)
     return Result(
         engine=engine,

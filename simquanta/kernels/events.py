@@ -57,10 +57,11 @@ from .codes import (
 from .random import (
     beta_int,
     binomial,
-    gamma_int,
+    fill_gamma_ceil,
     geometric_trials,
     poisson,
     standard_exponential,
+    standard_gamma,
 )
 
 # ---------------------------------------------------------------- time ↔ step
@@ -102,10 +103,11 @@ def build_bin_table(ckpt_time):
 
 @njit(inline="always")
 def checkpoint_index(t, ckpt_time, table, key_lo):
-    """First checkpoint c with ckpt_time[c] ≥ t, for 0 < t ≤ ckpt_time[-1]."""
-    if t <= ckpt_time[0]:
-        return 0
-    c = table[np.int64(np.float64(t).view(np.uint64) >> _BIN_SHIFT) - key_lo]
+    """First checkpoint c with ckpt_time[c] ≥ t, for 0 ≤ t ≤ ckpt_time[-1]."""
+    # Times at or below the first checkpoint have keys ≤ key_lo, and table[0] = 0. Clamping
+    # instead of an early return matters: with a second return numba no longer elides the
+    # 0-d array behind the scalar .view(), and each call cost 30 ns instead of 1.7 ns.
+    c = table[max(np.int64(np.float64(t).view(np.uint64) >> _BIN_SHIFT) - key_lo, 0)]
     while ckpt_time[c] < t:
         c += 1
     return c
@@ -271,19 +273,24 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
             else:
                 ready[k] = _dataset_time(s, n_k, counts[k], dataset_size, epochs)
     else:
+        # Threshold rule without evict, the common case: all G_k in one register-held pass
+        # (``ready`` holds G_k until it is turned into a time below).
+        gammas_first = policy != EVICT and acquisition != GEOMETRIC
+        if gammas_first:
+            fill_gamma_ceil(s, tau, ready)
         for k in range(k_total):
-            if policy == EVICT:
+            if gammas_first:
+                g = ready[k]
+            elif policy == EVICT:
                 need[k] = _draw_need(s, tau[k], acquisition)
-                g = gamma_int(s, need[k])
-            elif acquisition == GEOMETRIC:
-                g = tau[k] * standard_exponential(s)
+                g = standard_gamma(s, need[k])
             else:
-                g = gamma_int(s, np.int64(np.ceil(tau[k])))
+                g = tau[k] * standard_exponential(s)
             if prereq_mode != PREREQ_NONE:
                 grate[k] = g
             if p[k] == 0.0:
                 ready[k] = np.inf
-            elif n_prereq[k] == 0:
+            elif prereq_mode == PREREQ_NONE or n_prereq[k] == 0:
                 ready[k] = g / p[k]
             elif prereq_mode == PREREQ_SLOW:
                 ready[k] = g / (slow_factor * p[k])  # until the prerequisites are learned

@@ -40,23 +40,39 @@ def _rotl(x, k):
 
 
 @njit(inline="always")
+def next_u64_regs(s0, s1, s2, s3):
+    """One xoshiro256** step on a state held in local variables: (64 random bits, s0, s1,
+    s2, s3). Loops that draw many variates keep the state in registers this way; through
+    the ``uint64[4]`` array every step waits on a store and a reload."""
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@njit(inline="always")
 def next_u64(s):
     """Advance the xoshiro256** state ``s`` (uint64[4]) and return 64 random bits."""
-    result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
-    t = s[1] << np.uint64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
+    result, s[0], s[1], s[2], s[3] = next_u64_regs(s[0], s[1], s[2], s[3])
     return result
 
 
 @njit(inline="always")
+def open0_from_bits(bits):
+    """Uniform double on (0, 1] from 64 random bits: (top 53 bits + 1) · 2^-53; never 0, so
+    log() is safe."""
+    return (np.float64(bits >> np.uint64(11)) + 1.0) * _TWO_M53
+
+
+@njit(inline="always")
 def uniform_open0(s):
-    """Uniform double on (0, 1]: (top 53 bits + 1) · 2^-53; never 0, so log() is safe."""
-    return (np.float64(next_u64(s) >> np.uint64(11)) + 1.0) * _TWO_M53
+    """Uniform double on (0, 1] (see ``open0_from_bits``)."""
+    return open0_from_bits(next_u64(s))
 
 
 @njit(inline="always")
@@ -95,45 +111,122 @@ def standard_exponential(s):
     return -np.log(uniform_open0(s))
 
 
+def _ziggurat_normal_tables(n: int = 256, r: float = 3.6541528853610088,
+                            v: float = 0.00492867323399):
+    """Marsaglia & Tsang's (2000) ziggurat for N(0, 1) with n layers of area v, the base
+    layer ending at r, for 52-bit magnitudes. Layer i ≥ 1 spans x ≤ x_i (x_{n−1} = r,
+    x_1 smallest); layer 0 is the base strip with the tail beyond r. Returns (k, w, f):
+    a magnitude m is accepted at once if m < k[i]; x = m · w[i]; f[i] = exp(−x_i² / 2)."""
+    scale = 2.0**52
+    k = np.zeros(n, dtype=np.uint64)
+    w = np.zeros(n)
+    f = np.zeros(n)
+    q = v / math.exp(-0.5 * r * r)
+    k[0] = np.uint64(r / q * scale)
+    w[0], w[n - 1] = q / scale, r / scale
+    f[0], f[n - 1] = 1.0, math.exp(-0.5 * r * r)
+    x_prev, x = r, r
+    for i in range(n - 2, 0, -1):
+        x = math.sqrt(-2.0 * math.log(v / x + math.exp(-0.5 * x * x)))
+        k[i + 1] = np.uint64(x / x_prev * scale)
+        x_prev = x
+        f[i] = math.exp(-0.5 * x * x)
+        w[i] = x / scale
+    return k, w, f
+
+
+_ZIG_R = 3.6541528853610088
+_ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_normal_tables(r=_ZIG_R)
+_M52 = np.uint64((1 << 52) - 1)
+
+
+@njit(inline="always")
+def normal_regs(s0, s1, s2, s3):
+    """N(0, 1) by the 256-layer ziggurat on a register-held state: (x, s0, s1, s2, s3).
+    One 64-bit draw (8 bits layer, 1 bit sign, 52 bits magnitude) in 99 % of calls."""
+    while True:
+        bits, s0, s1, s2, s3 = next_u64_regs(s0, s1, s2, s3)
+        layer = np.int64(bits & np.uint64(0xFF))
+        negative = ((bits >> np.uint64(8)) & np.uint64(1)) != 0
+        magnitude = (bits >> np.uint64(9)) & _M52
+        x = np.float64(magnitude) * _ZIG_W[layer]
+        if negative:
+            x = -x
+        if magnitude < _ZIG_K[layer]:
+            return x, s0, s1, s2, s3
+        if layer == 0:  # the tail beyond r (Marsaglia 1964)
+            while True:
+                b1, s0, s1, s2, s3 = next_u64_regs(s0, s1, s2, s3)
+                b2, s0, s1, s2, s3 = next_u64_regs(s0, s1, s2, s3)
+                xx = -np.log(open0_from_bits(b1)) / _ZIG_R
+                yy = -np.log(open0_from_bits(b2))
+                if yy + yy > xx * xx:
+                    return (-(_ZIG_R + xx) if negative else _ZIG_R + xx), s0, s1, s2, s3
+        bits, s0, s1, s2, s3 = next_u64_regs(s0, s1, s2, s3)
+        y = _ZIG_F[layer] + (_ZIG_F[layer - 1] - _ZIG_F[layer]) * open0_from_bits(bits)
+        if y < np.exp(-0.5 * x * x):
+            return x, s0, s1, s2, s3
+
+
 @njit
 def standard_normal(s):
-    """N(0, 1) by Box–Muller (one of the pair; two uniforms per draw)."""
-    u1 = uniform_open0(s)
-    u2 = uniform_open0(s)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    """N(0, 1) (ziggurat, see ``normal_regs``)."""
+    x, s[0], s[1], s[2], s[3] = normal_regs(s[0], s[1], s[2], s[3])
+    return x
 
 
-@njit
-def gamma_int(s, shape):
-    """Gamma(shape, 1) for an integer shape ≥ 1 (the time of the shape-th arrival of a
-    unit-rate Poisson process).
-
-    shape ≤ 16: −log Π U_i (exact; the product of ≤ 16 uniforms ≥ 2^−848 cannot
-    underflow). Larger: Marsaglia & Tsang (2000) squeeze–rejection.
-    """
-    if shape <= 16:
-        prod = 1.0
-        for _ in range(shape):
-            prod *= uniform_open0(s)
-        return -np.log(prod)
-    d = shape - 1.0 / 3.0
-    c = 1.0 / np.sqrt(9.0 * d)
+@njit(inline="always")
+def gamma_regs(d, c, s0, s1, s2, s3):
+    """Gamma(a, 1), a ≥ 1, by Marsaglia & Tsang's (2000) squeeze–rejection, given
+    d = a − 1/3 and c = 1/√(9d): returns (d·v, s0, s1, s2, s3) with v = (1 + c·x)³,
+    x ~ N(0, 1), accepted with probability ∝ the Gamma density (≈ 98 % at a = 5)."""
     while True:
-        x = standard_normal(s)
+        x, s0, s1, s2, s3 = normal_regs(s0, s1, s2, s3)
         v = 1.0 + c * x
         if v <= 0.0:
             continue
         v = v * v * v
-        u = uniform_open0(s)
-        if np.log(u) < 0.5 * x * x + d - d * v + d * np.log(v):
-            return d * v
+        bits, s0, s1, s2, s3 = next_u64_regs(s0, s1, s2, s3)
+        u = open0_from_bits(bits)
+        xx = x * x
+        if u < 1.0 - 0.0331 * xx * xx:  # squeeze: no log in ≈ 98 % of draws
+            return d * v, s0, s1, s2, s3
+        if np.log(u) < 0.5 * xx + d * (1.0 - v + np.log(v)):
+            return d * v, s0, s1, s2, s3
+
+
+@njit
+def standard_gamma(s, shape):
+    """Gamma(shape, 1) for shape ≥ 1; for an integer shape, the time of the shape-th
+    arrival of a unit-rate Poisson process (Marsaglia–Tsang, see ``gamma_regs``)."""
+    d = shape - 1.0 / 3.0
+    g, s[0], s[1], s[2], s[3] = gamma_regs(d, 1.0 / np.sqrt(9.0 * d),
+                                           s[0], s[1], s[2], s[3])
+    return g
+
+
+@njit
+def fill_gamma_ceil(s, tau, out):
+    """out[k] ~ Gamma(⌈τ_k⌉, 1) for k = 0..K−1: the same numbers, in the same order, as
+    ``standard_gamma(s, ⌈τ_k⌉)`` for each k, with the state held in registers throughout
+    (the events engine's inner loop)."""
+    s0, s1, s2, s3 = s[0], s[1], s[2], s[3]
+    shape = -1.0
+    d = c = 0.0
+    for k in range(tau.shape[0]):
+        if np.ceil(tau[k]) != shape:  # thresholds are usually shared: one sqrt per change
+            shape = np.ceil(tau[k])
+            d = shape - 1.0 / 3.0
+            c = 1.0 / np.sqrt(9.0 * d)
+        out[k], s0, s1, s2, s3 = gamma_regs(d, c, s0, s1, s2, s3)
+    s[0], s[1], s[2], s[3] = s0, s1, s2, s3
 
 
 @njit
 def beta_int(s, a, b):
     """Beta(a, b) for integer a, b ≥ 1 as G_a / (G_a + G_b)."""
-    ga = gamma_int(s, a)
-    gb = gamma_int(s, b)
+    ga = standard_gamma(s, a)
+    gb = standard_gamma(s, b)
     return ga / (ga + gb)
 
 
