@@ -87,7 +87,9 @@ def _per_quantum(field_name: str, value: ArrayLike, n_quanta: int, *, low: float
     if np.any(bad):
         worst = float(np.ravel(arr)[np.argmax(np.ravel(bad))])
         raise invalid(field_name, worst, f"every value must be {'>' if low_open else '>='} {low}")
-    out = np.broadcast_to(arr, (n_quanta,)).astype(float)
+    if arr.ndim == 0:  # a read-only view with stride 0: no K-sized copy per field
+        return np.broadcast_to(arr.astype(float), (n_quanta,))
+    out = arr.astype(float)
     out.setflags(write=False)
     return out
 
