@@ -136,14 +136,16 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
     loss, learned, used, learn_step, sets = (
         parts[0] if len(parts) == 1
         else (np.concatenate(arrays) for arrays in zip(*parts, strict=True)))
-    # The kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k); once everything is
-    # learned that difference leaves float residue (~1e-15) below the true minimum.
+    # The kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k), which leaves float
+    # residue (~1e-17) where the true value is exact: clamp to the lowest reachable loss,
+    # and an agent that has learned every quantum has exactly Σ p_k a_k.
     q = sim.quanta
     # np.sum, not np.dot: a threaded BLAS leaves its worker threads spinning after the call,
     # which took a core from the numba threads of the next run (measured 2× slower), and its
     # sums depend on the BLAS thread count.
     floor = float(np.sum(q.p * np.minimum(q.learned_loss, q.unlearned_loss)))
     np.maximum(loss, floor, out=loss)
+    loss[learned == q.n_quanta] = float(np.sum(q.p * q.learned_loss))
     return Result(
         engine=engine,
         steps=c.checkpoints,
