@@ -147,11 +147,11 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def cell_key(config: Mapping[str, Any], graph_sha256: str | None,
-             version: str = __version__) -> str:
+def cell_key(config: Mapping[str, Any], graph_sha256: str | None) -> str:
     """A cell's identity and file name: sha256 of the canonical JSON of its normalised flat
-    config (``Simulation.to_config()``), its graph file's hash and the simquanta version."""
-    payload = {"config": _plain(config), "graph_sha256": graph_sha256, "simquanta": version}
+    config (``Simulation.to_config()``), its graph file's hash and the simquanta version
+    (which changes whenever some seed's results change)."""
+    payload = {"config": _plain(config), "graph_sha256": graph_sha256, "simquanta": __version__}
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 

@@ -23,6 +23,8 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import simquanta
+import simquanta.sweep as sweep_module
 from simquanta.sweep import (
     CELLS,
     FORMAT,
@@ -339,6 +341,20 @@ def test_spec_change_refused_then_forced(tmp_path, capsys):
                     .replace("n_quanta = 200", "n_quanta = 300"))
     with pytest.raises(ValueError, match=r"base\.n_quanta changed from 200 to 300"):
         run_sweep(path, executor="serial", progress=False)
+
+
+def test_cells_of_another_simquanta_version_are_not_resumed(tmp_path, monkeypatch):
+    """A new version may draw other numbers for the same seed (0.2.0 did): its cells must
+    not be merged with stored ones."""
+    path = write(tmp_path, GRID)
+    run_sweep(path, executor="serial", progress=False)
+    for module in (simquanta, sweep_module):  # as if another version were installed
+        monkeypatch.setattr(module, "__version__", "999.0")
+    with pytest.raises(ValueError, match=r"spec changed .*simquanta changed from "
+                                         r"'?[0-9.]+'? to '?999\.0'?.*--force"):
+        run_sweep(path, executor="serial", progress=False)
+    forced = run_sweep(path, executor="serial", progress=False, force=True)
+    assert (forced.removed, forced.reused) == (forced.computed, 0)
 
 
 # ------------------------------------------------------------------ crash safety
