@@ -36,12 +36,19 @@ class Compiled:
     states: np.ndarray  # xoshiro256** states, uint64[agents, 4]
 
 
+def _kernel_array(values) -> np.ndarray:
+    """float64, C-contiguous and writable (copied only if it is not yet): numba compiles a
+    kernel once per combination of array types, and read-only or strided arrays are other
+    types (spec arrays are read-only; scalar fields are stride-0 views)."""
+    return np.require(np.asarray(values, dtype=np.float64), requirements=["C", "W"])
+
+
 def compile_simulation(sim: Simulation, engine: str = "exact") -> Compiled:
     """Flatten ``sim`` for ``engine``; the alias table is built only for the exact engine
     (the events engine never draws individual samples)."""
     quanta, learner, data = sim.quanta, sim.learner, sim.data
     k_total = quanta.n_quanta
-    p = np.ascontiguousarray(quanta.p, dtype=np.float64)
+    p = _kernel_array(quanta.p)
     prereq = learner.prerequisites
     n_prereq = np.zeros(k_total, dtype=np.int64)
     dep_ptr = np.zeros(k_total + 1, dtype=np.int64)
@@ -59,13 +66,12 @@ def compile_simulation(sim: Simulation, engine: str = "exact") -> Compiled:
     return Compiled(
         table=build_alias_table(p) if engine == "exact" else np.zeros(0, dtype=np.uint64),
         p=p,
-        tau=np.ascontiguousarray(quanta.thresholds, dtype=np.float64),
+        tau=_kernel_array(quanta.thresholds),
         acquisition=codes.THRESHOLD if learner.acquisition == "threshold" else codes.GEOMETRIC,
-        cost=np.ascontiguousarray(quanta.cost, dtype=np.float64),
-        gain=np.ascontiguousarray(quanta.loss_gain, dtype=np.float64),
+        cost=_kernel_array(quanta.cost),
+        gain=_kernel_array(quanta.loss_gain),
         base_loss=float(np.sum(p * quanta.unlearned_loss)),  # no BLAS: see simulate.run
-        capacity=np.array(learner.capacities(sim.agents), dtype=np.float64),  # writable:
-        # numba compiles read-only arrays as a separate type
+        capacity=_kernel_array(learner.capacities(sim.agents)),
         policy=codes.REJECT if learner.policy == "reject" else codes.EVICT,
         n_prereq=n_prereq,
         dep_ptr=dep_ptr,

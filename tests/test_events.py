@@ -36,6 +36,8 @@ from simquanta.analysis.expected import (
     unlearned_prob,
 )
 from simquanta.cli import main as cli_main
+from simquanta.kernels.events import build_bin_table, checkpoint_index
+from simquanta.kernels.random import standard_exponential
 from simquanta.simulate import events_approximation, events_unsupported_reason, run, simulate
 
 TESTS = Path(__file__).parent
@@ -633,3 +635,60 @@ def test_engines_agree_on_how_many_quanta_fit(policy):
     exact = run_engine("exact", quanta, learner, data, agents=3, seed=1, checkpoints=1)
     events = run_engine("events", quanta, learner, data, agents=3, seed=1, checkpoints=1)
     assert np.array_equal(exact.learned, events.learned)
+
+
+# ------------------------------------------------------------------ binning into checkpoints
+
+@numba.njit
+def _bin_all(times, ckpt_time):
+    table, key_lo = build_bin_table(ckpt_time)
+    out = np.empty(times.shape[0], dtype=np.int64)
+    for i in range(times.shape[0]):
+        out[i] = checkpoint_index(times[i], ckpt_time, table, key_lo)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_checkpoint_index_is_searchsorted(seed):
+    """The lookup-table binning equals np.searchsorted(side="left") on random checkpoint
+    sets, at ±0, denormals, every checkpoint and both of its neighbouring doubles."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    ckpt = np.unique(np.round(np.geomspace(1, 10 ** rng.uniform(1, 13), n)
+                              * rng.uniform(0.5, 2.0, n)))
+    ckpt = np.sort(ckpt[ckpt > 0]) if seed % 2 else np.concatenate([[0.0], ckpt])
+    times = np.concatenate([
+        [0.0, -0.0, 5e-324, 1e-300], ckpt, np.nextafter(ckpt, np.inf)[:-1],
+        np.nextafter(ckpt, -np.inf), rng.uniform(0, ckpt[-1], 2000)])
+    times = times[(times <= ckpt[-1]) & (times >= 0)]
+    np.testing.assert_array_equal(_bin_all(times, ckpt), np.searchsorted(ckpt, times))
+
+
+def test_standard_exponential_never_returns_negative_zero():
+    """At U = 1 (top 53 bits of the draw all set) −log U would be −0.0, whose sign bit once
+    sent checkpoint_index outside its table. A state whose first output is 2^64 − 1:"""
+    mask = (1 << 64) - 1
+
+    def rotr(x, k):
+        return ((x >> k) | (x << (64 - k))) & mask
+
+    s1 = (rotr((mask * pow(9, -1, 1 << 64)) & mask, 7) * pow(5, -1, 1 << 64)) & mask
+    state = np.array([1, s1, 3, 4], dtype=np.uint64)
+    value = standard_exponential(state)
+    assert value == 0.0 and math.copysign(1.0, value) == 1.0
+
+
+def test_spec_array_kinds_share_one_compiled_kernel():
+    """Scalar fields (stride-0 views), per-quantum arrays and γ-derived thresholds all reach
+    the kernels as writable C arrays: no extra compilation (several seconds each)."""
+    from simquanta.kernels.events import run_events
+
+    def go(quanta):
+        simulate(quanta, Learner(), Online(100, 10), agents=2, checkpoints=3, engine="events")
+
+    go(Quanta(50, tau=3, cost=1.0))
+    compiled = len(run_events.signatures)
+    go(Quanta(50, tau=np.full(50, 3.0), cost=np.ones(50), learned_loss=np.zeros(50)))
+    go(Quanta(50, tau=3, gamma=0.2))
+    go(Quanta(50, frequencies=np.arange(50, 0, -1.0)))
+    assert len(run_events.signatures) == compiled

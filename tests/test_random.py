@@ -1,8 +1,9 @@
 """The random variate generators of ``simquanta.kernels.random`` against theory.
 
 - xoshiro256**: the reference output for the state (1, 2, 3, 4).
-- ziggurat tables: every layer has the published area v, the base strip plus tail
-  included, and the acceptance bounds k and heights f follow from the layer edges.
+- ziggurat tables: every layer has area v = r f(r) + ∫_r^∞ f (the base strip plus tail
+  included; Marsaglia & Tsang publish it to 12 digits), and the acceptance bounds k and
+  heights f follow from the layer edges.
 - standard_normal: KS, a 500-cell equiprobable chi-square and a chi-square on the
   ziggurat's own layer strips against N(0, 1), mean and variance, the mass beyond the
   ziggurat's r (only the tail branch returns |x| > r) and the shape of that tail.

@@ -23,7 +23,7 @@ quanta are drawn independently, so they may coincide; ties go to the lower index
 
 Capacity. ``reject``: ready events are processed in time order (a binary heap) and each is
 learned if its cost fits — the first arrivals that fit. Unlimited capacity needs no order:
-each T_k is binned into the checkpoints, O(K log C). ``evict`` (online, equal costs, no
+each T_k is binned into the checkpoints by a table lookup, O(K). ``evict`` (online, equal costs, no
 prerequisites): in the exact dynamics every ready-but-unlearned quantum has at most as many
 exposures as every learned one (exposure counts change only at a quantum's own exposures,
 when it is compared with the learned minimum), so the learned set is a top-n set by
@@ -107,7 +107,9 @@ def checkpoint_index(t, ckpt_time, table, key_lo):
     # Times at or below the first checkpoint have keys ≤ key_lo, and table[0] = 0. Clamping
     # instead of an early return matters: with a second return numba no longer elides the
     # 0-d array behind the scalar .view(), and each call cost 30 ns instead of 1.7 ns.
-    c = table[max(np.int64(np.float64(t).view(np.uint64) >> _BIN_SHIFT) - key_lo, 0)]
+    # t + 0.0 turns −0.0, whose sign bit would make a huge key, into +0.0.
+    bits = np.float64(t + 0.0).view(np.uint64)
+    c = table[max(np.int64(bits >> _BIN_SHIFT) - key_lo, 0)]
     while ckpt_time[c] < t:
         c += 1
     return c
@@ -273,16 +275,19 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
             else:
                 ready[k] = _dataset_time(s, n_k, counts[k], dataset_size, epochs)
     else:
-        # Threshold rule without evict, the common case: all G_k in one register-held pass
-        # (``ready`` holds G_k until it is turned into a time below).
-        gammas_first = policy != EVICT and acquisition != GEOMETRIC
-        if gammas_first:
+        # Threshold rule: all G_k ~ Gamma(⌈τ_k⌉) in one register-held pass (``ready``
+        # holds G_k until it is turned into a time below); the same stream as drawing them
+        # one by one.
+        threshold = acquisition != GEOMETRIC
+        if threshold:
             fill_gamma_ceil(s, tau, ready)
         for k in range(k_total):
-            if gammas_first:
+            if threshold:
                 g = ready[k]
+                if policy == EVICT:
+                    need[k] = np.int64(np.ceil(tau[k]))
             elif policy == EVICT:
-                need[k] = _draw_need(s, tau[k], acquisition)
+                need[k] = geometric_trials(s, 1.0 / tau[k])
                 g = standard_gamma(s, need[k])
             else:
                 g = tau[k] * standard_exponential(s)

@@ -107,11 +107,11 @@ def geometric_trials(s, q):
 
 @njit
 def standard_exponential(s):
-    """Exp(1) by inversion: −log U."""
-    return -np.log(uniform_open0(s))
+    """Exp(1) by inversion: −log U (as 0 − log U: at U = 1 that is +0, not −0)."""
+    return 0.0 - np.log(uniform_open0(s))
 
 
-def _ziggurat_normal_tables(n: int = 256, r: float = 3.6541528853610088):
+def _ziggurat_normal_tables(r: float, n: int = 256):
     """Marsaglia & Tsang's (2000) ziggurat for N(0, 1) with n layers of equal area v, the
     base layer ending at r, for 52-bit magnitudes. Layer i ≥ 1 spans x ≤ x_i (x_{n−1} = r,
     x_1 smallest); layer 0 is the base strip with the tail beyond r. Returns (k, w, f):
@@ -127,7 +127,7 @@ def _ziggurat_normal_tables(n: int = 256, r: float = 3.6541528853610088):
     k[0] = np.uint64(r / q * scale)
     w[0], w[n - 1] = q / scale, r / scale
     f[0], f[n - 1] = 1.0, math.exp(-0.5 * r * r)
-    x_prev, x = r, r
+    x_prev = x = r
     for i in range(n - 2, 0, -1):
         x = math.sqrt(-2.0 * math.log(v / x + math.exp(-0.5 * x * x)))
         k[i + 1] = np.uint64(x / x_prev * scale)
@@ -138,14 +138,14 @@ def _ziggurat_normal_tables(n: int = 256, r: float = 3.6541528853610088):
 
 
 _ZIG_R = 3.6541528853610088
-_ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_normal_tables(r=_ZIG_R)
+_ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_normal_tables(_ZIG_R)  # normal_regs assumes n = 256
 _M52 = np.uint64((1 << 52) - 1)
 
 
 @njit(inline="always")
 def normal_regs(s0, s1, s2, s3):
     """N(0, 1) by the 256-layer ziggurat on a register-held state: (x, s0, s1, s2, s3).
-    One 64-bit draw (8 bits layer, 1 bit sign, 52 bits magnitude) in 99 % of calls."""
+    One 64-bit draw (8 bits layer, 1 bit sign, 52 bits magnitude) in 98.5 % of calls."""
     while True:
         bits, s0, s1, s2, s3 = next_u64_regs(s0, s1, s2, s3)
         layer = np.int64(bits & np.uint64(0xFF))
@@ -181,7 +181,8 @@ def standard_normal(s):
 def gamma_regs(d, c, s0, s1, s2, s3):
     """Gamma(a, 1), a ≥ 1, by Marsaglia & Tsang's (2000) squeeze–rejection, given
     d = a − 1/3 and c = 1/√(9d): returns (d·v, s0, s1, s2, s3) with v = (1 + c·x)³,
-    x ~ N(0, 1), accepted with probability ∝ the Gamma density (≈ 98 % at a = 5)."""
+    x ~ N(0, 1), accepted with probability ∝ the Gamma density (95 % of attempts at a = 1,
+    99.4 % at a = 5)."""
     while True:
         x, s0, s1, s2, s3 = normal_regs(s0, s1, s2, s3)
         v = 1.0 + c * x
@@ -191,7 +192,7 @@ def gamma_regs(d, c, s0, s1, s2, s3):
         bits, s0, s1, s2, s3 = next_u64_regs(s0, s1, s2, s3)
         u = open0_from_bits(bits)
         xx = x * x
-        if u < 1.0 - 0.0331 * xx * xx:  # squeeze: no log in ≈ 98 % of draws
+        if u < 1.0 - 0.0331 * xx * xx:  # squeeze: no log in ≈ 92 % of attempts
             return d * v, s0, s1, s2, s3
         if np.log(u) < 0.5 * xx + d * (1.0 - v + np.log(v)):
             return d * v, s0, s1, s2, s3
