@@ -35,6 +35,13 @@ def package_versions() -> dict[str, str]:
     }
 
 
+def learned_from_steps(learn_step: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """bool[agents, C, K]: first learned (learn_step ≥ 0) at or before each checkpoint
+    step — the learned sets wherever learned quanta are kept."""
+    ls = learn_step[:, None, :]
+    return (ls >= 0) & (ls <= np.asarray(steps)[None, :, None])
+
+
 @dataclass(frozen=True, eq=False)
 class Result:
     """Outcome of ``simulate``.
@@ -105,8 +112,7 @@ class Result:
         if self.learn_step is None:
             raise ValueError("record_learn_steps = False: this result holds no learn steps; "
                              "rerun with record_learn_steps=True (or record_learned_sets)")
-        ls = self.learn_step[:, None, :]
-        return (ls >= 0) & (ls <= self.steps[None, :, None])
+        return learned_from_steps(self.learn_step, self.steps)
 
     # -- labeled views and files -------------------------------------------------------
     def to_xarray(self):

@@ -12,7 +12,7 @@ import numpy as np
 from .compile import compile_simulation
 from .kernels.events import run_events
 from .kernels.exact import run_exact
-from .result import Result
+from .result import Result, learned_from_steps
 from .specs import DataRegime, Dataset, Learner, Online, Quanta, Simulation, invalid
 
 
@@ -187,6 +187,10 @@ def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, h
         c.states[lo:hi], c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss,
         c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode,
         c.slow_factor, c.dataset_size, epochs, c.batch_size, samples.astype(np.float64),
-        sim.record_learn_steps,
+        sim.record_learn_steps or sim.record_learned_sets,
     )
-    return loss, learned, used, learn_step, np.zeros((hi - lo, 0, 0), dtype=np.bool_)
+    # events records learned sets only where learned quanta are kept (not under evict with
+    # finite capacity: events_unsupported_reason), so they follow from first-learn steps.
+    sets = (learned_from_steps(learn_step, c.checkpoints) if sim.record_learned_sets
+            else np.zeros((hi - lo, 0, 0), dtype=np.bool_))
+    return loss, learned, used, learn_step, sets

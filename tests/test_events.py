@@ -16,6 +16,7 @@ their errors are independent and the combined SE is sqrt(se_exactÂ² + se_eventsÂ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -692,3 +693,23 @@ def test_spec_array_kinds_share_one_compiled_kernel():
     go(Quanta(50, tau=3, gamma=0.2))
     go(Quanta(50, frequencies=np.arange(50, 0, -1.0)))
     assert len(run_events.signatures) == compiled
+
+
+@pytest.mark.parametrize("learner, data", [
+    (Learner(), Online(400, 10)),
+    (Learner(capacity=12), Online(400, 10)),
+    (Learner(capacity=np.inf, policy="evict"), Online(400, 10)),
+    (Learner(capacity=12), Dataset(size=3000, epochs=2, batch_size=10)),
+])
+def test_events_records_learned_sets(learner, data):
+    """record_learned_sets with the events engine: bool[agent, checkpoint, quantum], the
+    quanta first learned by each checkpoint, counted as in ``learned``."""
+    sim = Simulation(Quanta(60, alpha=0.5, tau=3), learner, data, agents=5, seed=6,
+                     checkpoints=7, engine="events", record_learned_sets=True)
+    result = run(sim)
+    with_steps = run(dataclasses.replace(sim, record_learned_sets=False,
+                                         record_learn_steps=True))
+    assert result.learned_sets.shape == (5, 7, 60) and result.learn_step is None
+    np.testing.assert_array_equal(result.learned_sets.sum(axis=2), result.learned)
+    np.testing.assert_array_equal(result.learned_sets, with_steps.learned_mask())
+    np.testing.assert_array_equal(result.loss, with_steps.loss)
