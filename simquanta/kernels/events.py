@@ -23,19 +23,18 @@ quanta are drawn independently, so they may coincide; ties go to the lower index
 
 Capacity. ``reject``: ready events are processed in time order (a binary heap) and each is
 learned if its cost fits — the first arrivals that fit. Unlimited capacity needs no order:
-each T_k is binned into the checkpoints by a table lookup, O(K). ``evict`` (online, equal costs, no
-prerequisites): in the exact dynamics every ready-but-unlearned quantum has at most as many
-exposures as every learned one (exposure counts change only at a quantum's own exposures,
-when it is compared with the learned minimum), so the learned set is a top-n set by
-exposure count among ready quanta. At each checkpoint t the engine draws the counts
-N_k(t) = need_k + Poisson(p_k (t − T_k)) incrementally (exact Poisson-process
-increments) and takes the top n, breaking ties by earlier T_k. The exact engine breaks
-ties by history, and that is this path's one approximation: negligible once the quanta
-competing for the last slots have many exposures (+0.0009 bits at K = 500, capacity 60,
-2000 samples, threshold τ = 5), but of order 0.01 bits when they have only a few (+0.014
-bits at K = 5000, capacity 60, 420 samples, geometric τ = 3). ``auto`` therefore runs the
-exact engine for evict with finite capacity; ask for ``events`` explicitly to use it.
-Cost O(K·C).
+each T_k is binned into the checkpoints by a table lookup, O(K). ``evict`` (online, equal
+costs, no prerequisites): in the exact dynamics every ready-but-unlearned quantum has at
+most as many exposures as every learned one (exposure counts change only at a quantum's own
+exposures, when it is compared with the learned minimum), so the learned set is a top-n set
+by exposure count among ready quanta. At each checkpoint t the engine draws the counts
+N_k(t) = need_k + Poisson(p_k (t − T_k)) incrementally (exact Poisson-process increments)
+and takes the top n, breaking ties by earlier T_k. The exact engine breaks ties by history,
+and that is this path's one approximation: negligible once the quanta competing for the
+last slots have many exposures (+0.0009 bits at K = 500, capacity 60, 2000 samples,
+threshold τ = 5), but of order 0.01 bits when they have only a few (+0.014 bits at
+K = 5000, capacity 60, 420 samples, geometric τ = 3). ``auto`` therefore runs the exact engine
+for evict with finite capacity; ask for ``events`` explicitly to use it. Cost O(K·C).
 
 Times are in samples; a learn at time T falls in step ⌈T / B⌉ (online) and checkpoint c
 covers times ≤ samples(c).
@@ -282,12 +281,11 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
         if threshold:
             fill_gamma_ceil(s, tau, ready)
         for k in range(k_total):
+            if policy == EVICT:
+                need[k] = _draw_need(s, tau[k], acquisition)  # no draw under threshold
             if threshold:
                 g = ready[k]
-                if policy == EVICT:
-                    need[k] = np.int64(np.ceil(tau[k]))
             elif policy == EVICT:
-                need[k] = geometric_trials(s, 1.0 / tau[k])
                 g = standard_gamma(s, need[k])
             else:
                 g = tau[k] * standard_exponential(s)
