@@ -13,10 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from .kernels.codes import ACQUISITIONS, POLICIES
+
 SIMULATE_EXAMPLE = """example:
   simquanta simulate --n-quanta 2000 --alpha 0.5 --tau 5 --acquisition threshold \\
       --capacity inf --policy reject --batch-size 100 --steps 10000 --agents 200 \\
       --seed 1 --checkpoints 12 --engine exact --json
+  simquanta simulate --acquisition logistic --eta 0.5 --s0 0.01 --n-quanta 2000 \
+      --capacity inf --batch-size 100 --steps 10000 --agents 200 --checkpoints 12 --json
   simquanta simulate --config run.toml --agents 32 --figure loss.png --out run.nc
 """
 
@@ -64,10 +68,21 @@ def _add_simulate(sub) -> None:
     a("--tau", type=float, metavar="T", help="exposure threshold τ (default 5)")
     a("--gamma", type=float, metavar="G",
       help="threshold family: steps to learn k ∝ p_k^-(1+G); τ becomes the smallest τ_k")
-    a("--acquisition", choices=["threshold", "geometric"])
+    a("--acquisition", choices=list(ACQUISITIONS),
+      help="dynamics family (default threshold): threshold, geometric, logistic "
+           "(continuous strength, Nam et al. 2024), resource (shared update budget, "
+           "Liu et al. 2025)")
+    a("--eta", type=float, metavar="E",
+      help="logistic: strength rate per exposure η > 0 (default 1)")
+    a("--s0", type=float, metavar="S0",
+      help="logistic: initial strength s0 in (0, 0.5) (default 0.01)")
+    a("--speed-n0", type=float, metavar="N0",
+      help="size-dependent speed: exposures needed × (1 + N0/capacity)^kappa")
+    a("--speed-kappa", type=float, metavar="KAPPA",
+      help="exponent kappa of the speed law (default 1; needs --speed-n0)")
     a("--capacity", type=_capacity_arg, metavar="N|inf",
       help="capacity in cost units, inf, or a comma-separated list (one per agent)")
-    a("--policy", choices=["reject", "evict"])
+    a("--policy", choices=list(POLICIES))
     a("--batch-size", type=int, metavar="B", help="samples per step (default 100)")
     regime = p.add_mutually_exclusive_group()
     regime.add_argument("--steps", type=int, metavar="S", help="online steps (default 100000)")
@@ -86,9 +101,9 @@ def _add_simulate(sub) -> None:
     a("--json", action="store_true", help="print one JSON object on stdout")
 
 
-_FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "capacity",
-              "policy", "batch_size", "steps", "dataset_size", "epochs", "agents", "seed",
-              "checkpoints", "engine")
+_FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta", "s0",
+              "speed_n0", "speed_kappa", "capacity", "policy", "batch_size", "steps",
+              "dataset_size", "epochs", "agents", "seed", "checkpoints", "engine")
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
@@ -124,7 +139,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
                    if "." in args.figure else ("png",))
     summary = result.summary_dict()
     if graph is not None:
-        values, names = graph.evaluate(result.learned_mask(), all_nodes=True)
+        values, names = graph.evaluate(result.leaf_values(), all_nodes=True)
         mean = values.mean(axis=0)
         sem = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) if values.shape[0] > 1 \
             else np.zeros_like(mean)

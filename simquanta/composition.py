@@ -72,13 +72,8 @@ import networkx as nx
 import numpy as np
 
 from simquanta.files import atomic_path
-from simquanta.kernels.compose import (
-    OP_K_OF_N,
-    OP_NOISY_OR,
-    OP_PRODUCT,
-    OP_WEIGHTED_SUM,
-    evaluate_compiled,
-)
+from simquanta.kernels.codes import COMPOSITION_RULES, code_of
+from simquanta.kernels.compose import evaluate_compiled
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,15 +91,7 @@ __all__ = [
 ]
 
 FORMAT = "simquanta-composition/1"
-RULES: tuple[str, ...] = ("all", "product", "any", "noisy_or", "mean", "k_of_n")
-_RULE_OP = {
-    "all": OP_PRODUCT,
-    "product": OP_PRODUCT,
-    "any": OP_NOISY_OR,  # noisy_or with unit weights: 1 - prod(1 - 1*v) is exactly 1 - prod(1 - v)
-    "noisy_or": OP_NOISY_OR,
-    "mean": OP_WEIGHTED_SUM,
-    "k_of_n": OP_K_OF_N,
-}
+RULES: tuple[str, ...] = tuple(COMPOSITION_RULES)
 _WEIGHTED = ("mean", "noisy_or")
 _QUANTUM_RE = re.compile(r"q(0|[1-9][0-9]*)")
 _RESERVED_RE = re.compile(r"q[0-9]+")
@@ -476,7 +463,7 @@ class CompositionGraph:
             child.extend(slot[c] for c in preds)
             weight.extend(w.tolist())
             ptr[j + 1] = len(child)
-            op[j] = _RULE_OP[attrs["rule"]]
+            op[j] = code_of("rule", attrs["rule"])
             kreq[j] = attrs.get("k", 0)
         report = self.inner_nodes
         self._compiled = CompiledGraph(

@@ -42,6 +42,10 @@ KEYS: dict[str, str] = {
     "capacity": 'a number, "inf", or a list of numbers',
     "acquisition": "a string",
     "policy": "a string",
+    "eta": _NUMBER,
+    "s0": _NUMBER,
+    "speed_n0": _NUMBER,
+    "speed_kappa": _NUMBER,
     "prerequisites": "a table with edges, mode and factor",
     "batch_size": "an integer",
     "steps": "an integer",
@@ -53,6 +57,7 @@ KEYS: dict[str, str] = {
     "engine": "a string",
     "record_learn_steps": "true or false",
     "record_learned_sets": "true or false",
+    "record_strength": "true or false",
     "first_agent": "an integer",
 }
 
@@ -81,7 +86,8 @@ def _check_type(key: str, value: Any) -> None:
     kind = KEYS[key]
     ok = True
     if value is None:
-        ok = key in ("frequencies", "gamma", "prerequisites")
+        ok = key in ("frequencies", "gamma", "prerequisites", "eta", "s0", "speed_n0",
+                     "speed_kappa")
     elif kind == "an integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif kind == _NUMBER:
@@ -139,6 +145,7 @@ def simulation_from_config(config: dict[str, Any], *, fill_defaults: bool = True
         prerequisites=None if prereq is None else Prerequisites(
             edges=[tuple(e) for e in prereq.get("edges", [])],
             mode=prereq.get("mode", "block"), factor=prereq.get("factor", 0.1)),
+        **{k: cfg[k] for k in ("eta", "s0", "speed_n0", "speed_kappa") if k in cfg},
     )
     batch = cfg.get("batch_size", 1)
     if "dataset_size" in cfg:
@@ -151,7 +158,8 @@ def simulation_from_config(config: dict[str, Any], *, fill_defaults: bool = True
     return Simulation(
         quanta=quanta, learner=learner, data=data,
         **{k: cfg[k] for k in ("agents", "seed", "checkpoints", "engine", "record_learn_steps",
-                               "record_learned_sets", "first_agent") if k in cfg},
+                               "record_learned_sets", "record_strength", "first_agent")
+           if k in cfg},
     )
 
 

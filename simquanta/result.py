@@ -63,6 +63,9 @@ class Result:
     config: dict[str, Any]
     learn_step: np.ndarray | None = None  # int64[agents, K]
     learned_sets: np.ndarray | None = None  # bool[agents, C, K]
+    #: per-quantum strength s_k ∈ [0, 1] at each checkpoint (float64[agents, C, K]): the
+    #: logistic strength, or 0/1 learned for the counting families (``record_strength``)
+    strength: np.ndarray | None = None
     wall_seconds: float = 0.0
     versions: dict[str, str] = field(default_factory=package_versions)
     notes: tuple[str, ...] = ()
@@ -114,6 +117,19 @@ class Result:
                              "rerun with record_learn_steps=True (or record_learned_sets)")
         return learned_from_steps(self.learn_step, self.steps)
 
+    @staticmethod
+    def strength_from_sets(sets: np.ndarray) -> np.ndarray:
+        """Strength of the counting families: 1.0 where learned, 0.0 elsewhere."""
+        return sets.astype(np.float64)
+
+    def leaf_values(self) -> np.ndarray:
+        """float64 or bool [agents, C, K]: what a composition-graph leaf reads — the
+        recorded strength s_k when present (a continuous leaf is worth chance +
+        (learned_score − chance)·s_k), else the learned mask."""
+        if self.strength is not None:
+            return self.strength
+        return self.learned_mask()
+
     # -- labeled views and files -------------------------------------------------------
     def to_xarray(self):
         """An ``xarray.Dataset`` with dims agent, checkpoint (and quantum)."""
@@ -133,6 +149,9 @@ class Result:
             data_vars["learned_set"] = (("agent", "checkpoint", "quantum"),
                                         self.learned_sets.astype(np.uint8),
                                         {"long_name": "1 if the quantum is learned"})
+        if self.strength is not None:
+            data_vars["strength"] = (("agent", "checkpoint", "quantum"), self.strength,
+                                     {"long_name": "skill strength s_k (1 = fully learned)"})
         if self.task_success is not None:
             data_vars["task_success"] = (("agent", "checkpoint", "task"), self.task_success,
                                          {"long_name": "composition-graph task success "
@@ -186,6 +205,7 @@ class Result:
             config=json.loads(ds.attrs["config"]),
             learn_step=ds["learn_step"].values.astype(np.int64) if "learn_step" in ds else None,
             learned_sets=ds["learned_set"].values.astype(bool) if "learned_set" in ds else None,
+            strength=ds["strength"].values if "strength" in ds else None,
             wall_seconds=float(ds.attrs["wall_seconds"]),
             versions=json.loads(ds.attrs["versions"]),
             notes=tuple(json.loads(ds.attrs.get("notes", "[]"))),

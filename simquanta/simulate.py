@@ -27,6 +27,7 @@ def simulate(
     engine: Literal["exact", "events", "auto"] = "auto",
     record_learn_steps: bool = False,
     record_learned_sets: bool = False,
+    record_strength: bool = False,
     first_agent: int = 0,
 ) -> Result:
     """Simulate ``agents`` independent learners acquiring quanta from sampled data.
@@ -51,6 +52,7 @@ def simulate(
         engine=engine,
         record_learn_steps=record_learn_steps,
         record_learned_sets=record_learned_sets,
+        record_strength=record_strength,
         first_agent=first_agent,
     )
     return run(sim)
@@ -60,6 +62,14 @@ def events_unsupported_reason(sim: Simulation) -> str | None:
     """Why the events engine cannot run ``sim`` exactly, or None if it can."""
     learner = sim.learner
     finite = bool(np.any(np.isfinite(learner.capacities(sim.agents))))
+    if learner.acquisition in ("logistic", "resource"):
+        family = learner.acquisition
+        if isinstance(sim.data, Dataset):
+            return f"{family} in the dataset regime needs the exact engine"
+        if family == "logistic" and learner.prerequisites is not None:
+            return "logistic with prerequisites needs the exact engine"
+        if family == "logistic" and learner.policy == "evict" and finite:
+            return "logistic with evict needs the exact engine"
     if isinstance(sim.data, Dataset) and learner.prerequisites is not None:
         return "prerequisites in the dataset regime need the exact engine"
     if learner.policy == "evict" and finite:
@@ -79,7 +89,10 @@ def events_unsupported_reason(sim: Simulation) -> str | None:
 def with_learned_state(sim: Simulation) -> Simulation:
     """``sim`` recording each agent's learned set at every checkpoint, as evaluating
     composition-graph tasks needs: first-learn steps where learned quanta are kept, the
-    learned sets themselves under evict with finite capacity (quanta can be lost)."""
+    learned sets themselves under evict with finite capacity (quanta can be lost), the
+    strengths under the logistic family (``Result.leaf_values``)."""
+    if sim.learner.acquisition == "logistic":  # continuous leaves read the strengths
+        return dataclasses.replace(sim, record_strength=True)
     finite = np.isfinite(sim.learner.capacities(sim.agents))
     if sim.learner.policy == "evict" and finite.any():
         return dataclasses.replace(sim, record_learned_sets=True)
@@ -133,7 +146,7 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
     wall = time.perf_counter() - start
     # One part (no progress bar) is used as is: concatenating would copy arrays that may be
     # as large as the recording memory limit.
-    loss, learned, used, learn_step, sets = (
+    loss, learned, used, learn_step, sets, strength = (
         parts[0] if len(parts) == 1
         else (np.concatenate(arrays) for arrays in zip(*parts, strict=True)))
     # The kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k), which leaves float
@@ -145,7 +158,12 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
     # sums depend on the BLAS thread count.
     floor = float(np.sum(q.p * np.minimum(q.learned_loss, q.unlearned_loss)))
     np.maximum(loss, floor, out=loss)
-    loss[learned == q.n_quanta] = float(np.sum(q.p * q.learned_loss))
+    if sim.learner.acquisition != "logistic":  # logistic strengths stay below 1
+        loss[learned == q.n_quanta] = float(np.sum(q.p * q.learned_loss))
+    if sim.record_strength and sim.learner.acquisition != "logistic":
+        # the counting families' strength is 0 or 1: their learned sets
+        strength = Result.strength_from_sets(sets if sim.record_learned_sets else
+                                             learned_from_steps(learn_step, c.checkpoints))
     return Result(
         engine=engine,
         steps=c.checkpoints,
@@ -153,11 +171,12 @@ def run(sim: Simulation, *, progress: bool = False) -> Result:
         loss=loss,
         learned=learned,
         used=used,
-        capacity=c.capacity,
-        frequencies=c.p,
+        capacity=c.learner.capacity,
+        frequencies=c.quanta.p,
         config=sim.to_config(),
         learn_step=learn_step if sim.record_learn_steps else None,
         learned_sets=sets if sim.record_learned_sets else None,
+        strength=strength if sim.record_strength else None,
         wall_seconds=wall,
         notes=() if note is None else (note,),
     )
@@ -174,23 +193,16 @@ def _progress_bar(total: int, engine: str):
 
 
 def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, hi: int):
-    """Agents lo..hi−1 of the compiled run: (loss, learned, used, learn_step)."""
+    """Agents lo..hi−1 of the compiled run: (loss, learned, used, learn_step, learned sets,
+    logistic strengths)."""
+    states, learner = c.for_agents(lo, hi)
     if engine == "exact":
-        return run_exact(
-            c.states[lo:hi], c.table, c.p, c.tau, c.acquisition, c.cost, c.gain,
-            c.base_loss, c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx,
-            c.prereq_mode, c.slow_factor, c.dataset_size, c.batch_size, samples,
-            sim.record_learn_steps, sim.record_learned_sets,
-        )
-    epochs = sim.data.epochs if isinstance(sim.data, Dataset) else 1
-    loss, learned, used, learn_step = run_events(
-        c.states[lo:hi], c.p, c.tau, c.acquisition, c.cost, c.gain, c.base_loss,
-        c.capacity[lo:hi], c.policy, c.n_prereq, c.dep_ptr, c.dep_idx, c.prereq_mode,
-        c.slow_factor, c.dataset_size, epochs, c.batch_size, samples.astype(np.float64),
-        sim.record_learn_steps or sim.record_learned_sets,
-    )
+        return run_exact(states, c.table, c.quanta, learner, c.prereq, c.data, samples,
+                         c.record)
+    loss, learned, used, learn_step, strength = run_events(
+        states, c.quanta, learner, c.prereq, c.data, samples.astype(np.float64), c.record)
     # events records learned sets only where learned quanta are kept (not under evict with
     # finite capacity: events_unsupported_reason), so they follow from first-learn steps.
     sets = (learned_from_steps(learn_step, c.checkpoints) if sim.record_learned_sets
             else np.zeros((hi - lo, 0, 0), dtype=np.bool_))
-    return loss, learned, used, learn_step, sets
+    return loss, learned, used, learn_step, sets, strength

@@ -18,9 +18,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-ACQUISITIONS = ("threshold", "geometric")
-POLICIES = ("reject", "evict")
-PREREQUISITE_MODES = ("block", "slow")
+from .kernels import codes
+
+ACQUISITIONS = tuple(codes.ACQUISITIONS)
+POLICIES = tuple(codes.POLICIES)
+PREREQUISITE_MODES = tuple(codes.PREREQUISITE_MODES)
 ENGINES = ("exact", "events", "auto")
 #: recorded per-agent arrays (learn steps: 8 bytes per agent and quantum; learned sets: 1 byte
 #: per agent, checkpoint and quantum) are refused beyond this size.
@@ -175,16 +177,26 @@ class Quanta:
         return p
 
     @cached_property
-    def thresholds(self) -> np.ndarray:
-        """Exposure thresholds τ_k >= 1, float64[K] (the threshold rule uses ⌈τ_k⌉)."""
+    def gamma_factor(self) -> np.ndarray | None:
+        """(p_k / p_ref)^−γ (dimensionless, float64[K]), or None without γ: the factor
+        that multiplies τ (and divides the logistic rate η) so that the samples to learn k
+        scale as p_k^−(1+γ)."""
         if self.gamma is None:
-            return np.asarray(self.tau)
+            return None
         p = self.p
         positive = p[p > 0]
         p_ref = positive.max() if self.gamma >= 0 else positive.min()
         with np.errstate(divide="ignore"):
-            tau = self.tau[0] * np.where(p > 0, p / p_ref, 1.0) ** (-self.gamma)
-        tau = np.clip(tau, 1.0, 1e15)
+            factor = np.where(p > 0, p / p_ref, 1.0) ** (-self.gamma)
+        factor.setflags(write=False)
+        return factor
+
+    @cached_property
+    def thresholds(self) -> np.ndarray:
+        """Exposure thresholds τ_k >= 1, float64[K] (the threshold rule uses ⌈τ_k⌉)."""
+        if self.gamma is None:
+            return np.asarray(self.tau)
+        tau = np.clip(self.tau[0] * self.gamma_factor, 1.0, 1e15)
         tau.setflags(write=False)
         return tau
 
@@ -267,19 +279,37 @@ def _find_cycle(edges: Sequence[tuple[int, int]]) -> list[int] | None:
 @dataclass(frozen=True, eq=False)
 class Learner:
     """The agent: capacity (cost units; a number, inf, or one value per agent), the
-    acquisition rule, the capacity policy and optional prerequisites between quanta.
+    dynamics family (``acquisition``), the capacity policy, optional prerequisites between
+    quanta, the family's parameters and an optional size-dependent speed.
+
+    Families (``simquanta.kernels.acquisition``, one module each):
 
     - ``threshold``: quantum k is ready at its ⌈τ_k⌉-th exposure.
     - ``geometric``: each exposure makes it ready with probability 1/τ_k.
-    - ``reject``: a ready quantum that does not fit stays unlearned (first come, first kept).
-    - ``evict``: a ready quantum that does not fit replaces learned quanta with strictly
-      fewer exposures so far (fewest first), re-trying at each later exposure.
+    - ``logistic`` (Nam et al. 2024): continuous strength s(c) = 1/(1 + (1/s0 − 1)e^{−η c})
+      after c exposures, ``eta`` η > 0 per exposure (scaled per quantum like τ when
+      ``Quanta.gamma`` is set: η_k = η (p_k/p_ref)^γ), ``s0`` ∈ (0, ½); k holds a capacity
+      slot from the exposure at which s reaches ½, and without one stays below ½.
+    - ``resource`` (Liu et al. 2025): exposures of the quanta still in progress count
+      1/U(t), U the share of the gradient signal still in play: a shared update budget.
+
+    Policies: ``reject`` — a ready quantum that does not fit stays unlearned (first come,
+    first kept); ``evict`` — it replaces learned quanta with strictly fewer exposures so far
+    (fewest first), re-trying at each later exposure.
+
+    Size-dependent speed: with ``speed_n0`` = n0 set, an agent of capacity n needs
+    f = (1 + n0/n)^κ times the exposures (η divided by f), κ = ``speed_kappa`` (default 1):
+    narrow models learn the same quantum slower; f = 1 at unlimited capacity.
     """
 
     capacity: float | Sequence[float] = math.inf
-    acquisition: Literal["threshold", "geometric"] = "threshold"
+    acquisition: Literal["threshold", "geometric", "logistic", "resource"] = "threshold"
     policy: Literal["reject", "evict"] = "reject"
     prerequisites: Prerequisites | None = None
+    eta: float | None = None
+    s0: float | None = None
+    speed_n0: float | None = None
+    speed_kappa: float | None = None
 
     def __post_init__(self) -> None:
         check_choice("acquisition", self.acquisition, ACQUISITIONS)
@@ -296,6 +326,46 @@ class Learner:
             _freeze(self, "capacity", cap)
         if self.prerequisites is not None and not isinstance(self.prerequisites, Prerequisites):
             raise invalid("prerequisites", self.prerequisites, "must be a Prerequisites")
+        self._check_family_parameters()
+        if self.speed_n0 is None:
+            if self.speed_kappa is not None:
+                raise invalid("speed_kappa", self.speed_kappa, "needs speed_n0 (the law "
+                                                               "f = (1 + n0/n)^kappa)")
+        else:
+            _freeze(self, "speed_n0", check_real("speed_n0", self.speed_n0, low=0.0))
+            kappa = 1.0 if self.speed_kappa is None else self.speed_kappa
+            _freeze(self, "speed_kappa", check_real("speed_kappa", kappa, low=0.0, high=10.0))
+        if self.acquisition == "resource":
+            if self.policy == "evict":
+                raise invalid("policy", self.policy, "acquisition = resource supports reject "
+                                                     "only (evict compares exposure counts, "
+                                                     "which the shared budget reweights)")
+            if self.prerequisites is not None and self.prerequisites.mode == "slow":
+                raise invalid("prerequisites.mode", "slow", "acquisition = resource supports "
+                                                            "block prerequisites only")
+
+    def _check_family_parameters(self) -> None:
+        """Each dynamics parameter is given only to a family that reads it (defaults from
+        ``codes.PARAMETER_DEFAULTS``)."""
+        used = codes.FAMILY_PARAMETERS[self.acquisition]
+        for name in ("eta", "s0"):
+            value = getattr(self, name)
+            if name not in used:
+                if value is not None:
+                    users = [f for f, names in codes.FAMILY_PARAMETERS.items() if name in names]
+                    raise invalid(name, value, f"is only used by acquisition = "
+                                               f"{' or '.join(users)}, not {self.acquisition}")
+                continue
+            if value is None:
+                value = codes.PARAMETER_DEFAULTS[name]
+            if name == "eta":
+                value = check_real("eta", value, low=0.0, low_open=True)
+            else:
+                value = check_real("s0", value, low=0.0, low_open=True, high=0.5)
+                if value == 0.5:
+                    raise invalid("s0", value, "must lie in (0, 0.5): s0 is the strength of "
+                                               "an unseen quantum, below the learned mark ½")
+            _freeze(self, name, value)
 
     def capacities(self, n_agents: int) -> np.ndarray:
         """Capacity of each agent, float64[n_agents]."""
@@ -306,14 +376,29 @@ class Learner:
                           f"a per-agent list must have agents = {n_agents} values")
         return np.asarray(self.capacity, dtype=float)
 
+    def speed_factors(self, n_agents: int) -> np.ndarray:
+        """f = (1 + n0/n)^κ per agent (n its capacity; 1 without a speed law or at n = ∞),
+        float64[n_agents], capped at 1e12 (a capacity-0 agent learns nothing anyway)."""
+        if self.speed_n0 is None:
+            return np.ones(n_agents)
+        with np.errstate(divide="ignore"):
+            factor = (1.0 + self.speed_n0 / self.capacities(n_agents)) ** self.speed_kappa
+        return np.minimum(factor, 1e12)
+
     def to_config(self) -> dict[str, Any]:
         cap = self.capacity
-        return {
+        config = {
             "capacity": _inf_str(cap) if np.ndim(cap) == 0 else [_inf_str(c) for c in cap],
             "acquisition": self.acquisition,
             "policy": self.policy,
             "prerequisites": None if self.prerequisites is None else self.prerequisites.to_config(),
         }
+        # Only what is set, so configs (and sweep cell keys) of the counting families are
+        # what they were before these fields existed.
+        for name in ("eta", "s0", "speed_n0", "speed_kappa"):
+            if getattr(self, name) is not None:
+                config[name] = getattr(self, name)
+        return config
 
 
 def _inf_str(x: float) -> float | str:
@@ -422,6 +507,7 @@ class Simulation:
     engine: Literal["exact", "events", "auto"] = "auto"
     record_learn_steps: bool = False
     record_learned_sets: bool = False
+    record_strength: bool = False
     first_agent: int = 0
     #: the checkpoint steps, resolved from ``checkpoints`` at construction
     checkpoint_steps: np.ndarray = field(init=False, repr=False)
@@ -438,9 +524,9 @@ class Simulation:
         check_choice("engine", self.engine, ENGINES)
         if not isinstance(self.record_learn_steps, bool):
             raise invalid("record_learn_steps", self.record_learn_steps, "must be true or false")
-        if not isinstance(self.record_learned_sets, bool):
-            raise invalid("record_learned_sets", self.record_learned_sets,
-                          "must be true or false")
+        for name in ("record_learned_sets", "record_strength"):
+            if not isinstance(getattr(self, name), bool):
+                raise invalid(name, getattr(self, name), "must be true or false")
         _freeze(self, "checkpoint_steps", checkpoint_steps(self.checkpoints,
                                                            self.data.total_steps))
         if self.record_learned_sets:
@@ -449,6 +535,13 @@ class Simulation:
                 raise invalid("record_learned_sets", True,
                               f"agents × checkpoints × n_quanta bytes = {need / 2**30:.1f} GiB "
                               f"exceeds the {LEARN_STEPS_MAX_BYTES / 2**30:.0f} GiB limit; "
+                              "record fewer agents or checkpoints per call")
+        if self.record_strength:
+            need = self.agents * self.checkpoint_steps.size * self.quanta.n_quanta * 8
+            if need > LEARN_STEPS_MAX_BYTES:
+                raise invalid("record_strength", True,
+                              f"agents × checkpoints × n_quanta × 8 bytes = {need / 2**30:.1f} "
+                              f"GiB exceeds the {LEARN_STEPS_MAX_BYTES / 2**30:.0f} GiB limit; "
                               "record fewer agents or checkpoints per call")
         if self.record_learn_steps:
             need = self.agents * self.quanta.n_quanta * 8
@@ -483,4 +576,6 @@ class Simulation:
             "record_learned_sets": self.record_learned_sets,
             "first_agent": self.first_agent,
         })
+        if self.record_strength:  # only when set: older configs and cell keys unchanged
+            config["record_strength"] = True
         return config

@@ -138,11 +138,21 @@ class NaiveResult:
     evictions: np.ndarray  # int64[agents]
 
 
+def logistic_strength(c: int, eta: float, s0: float) -> float:
+    """s(c) = 1 / (1 + (1/s0 − 1) e^{−η c}) (Nam et al. 2024)."""
+    return 1.0 / (1.0 + (1.0 / s0 - 1.0) * math.exp(-eta * c))
+
+
 def run_agent(rng: Xoshiro256StarStar, *, p, tau, acquisition, cost, learned_loss,
               unlearned_loss, capacity, policy, edges=(), prereq_mode="block",
               slow_factor=1.0, dataset_size=0, epochs=1, batch_size=1, steps=1,
-              checkpoints=()) -> AgentOutcome:
-    """One agent from its generator; ``dataset_size = 0`` is the online regime."""
+              checkpoints=(), eta=None, s0=None, speed=1.0) -> AgentOutcome:
+    """One agent from its generator; ``dataset_size = 0`` is the online regime.
+
+    ``acquisition = "logistic"``: k is ready (asks for a slot) at c½ = max(1, ⌈ln(1/s0 − 1)
+    f / η_k⌉) exposures; its strength is s(count) while it holds a slot, else
+    s(min(count, c½ − 1)); a sample using k costs b_k − (b_k − a_k) s_k. ``speed`` is the
+    agent's factor f (exposures needed × f, η ÷ f)."""
     k_total = len(p)
     p = [float(v) for v in p]
     table = alias_table(p)
@@ -161,9 +171,11 @@ def run_agent(rng: Xoshiro256StarStar, *, p, tau, acquisition, cost, learned_los
 
     for k in range(k_total):
         if acquisition == "geometric":
-            need[k] = rng.geometric(1.0 / float(tau[k]))
+            need[k] = rng.geometric(1.0 / (float(tau[k]) * speed))
+        elif acquisition == "logistic":
+            need[k] = max(1, math.ceil(math.log(1.0 / s0 - 1.0) * speed / float(eta[k])))
         else:
-            need[k] = math.ceil(float(tau[k]))
+            need[k] = math.ceil(float(tau[k]) * speed)
 
     data: list[int] = []
     if dataset_size:
@@ -239,10 +251,17 @@ def run_agent(rng: Xoshiro256StarStar, *, p, tau, acquisition, cost, learned_los
 
     out_loss, out_learned, out_used = [], [], []
 
+    def sample_loss(j: int) -> float:
+        """Bits a sample using j costs now."""
+        if acquisition != "logistic":
+            return float(learned_loss[j] if learned[j] else unlearned_loss[j])
+        c = count[j] if learned[j] else min(count[j], need[j] - 1)
+        s_j = logistic_strength(c, float(eta[j]) / speed, s0)
+        return float(unlearned_loss[j]) - float(unlearned_loss[j] - learned_loss[j]) * s_j
+
     def record(step: int) -> None:
         for _ in range(checkpoints.count(step)):
-            out_loss.append(sum(p[j] * float(learned_loss[j] if learned[j] else
-                                              unlearned_loss[j]) for j in range(k_total)))
+            out_loss.append(sum(p[j] * sample_loss(j) for j in range(k_total)))
             out_learned.append(sum(learned))
             out_used.append(used_capacity())
 
@@ -284,10 +303,16 @@ def simulate_naive(sim: Simulation) -> NaiveResult:
         kwargs.update(dataset_size=data.size, epochs=data.epochs)
     else:
         kwargs.update(steps=data.steps)
+    if learner.acquisition == "logistic":
+        eta = np.full(quanta.n_quanta, learner.eta)
+        if quanta.gamma_factor is not None:
+            eta = eta / quanta.gamma_factor
+        kwargs.update(eta=eta, s0=learner.s0)
     capacities = learner.capacities(sim.agents)
+    speeds = learner.speed_factors(sim.agents)
     states = agent_states(sim.seed, sim.first_agent, sim.agents)
     outcomes = [run_agent(Xoshiro256StarStar(states[i]), capacity=float(capacities[i]),
-                          **kwargs) for i in range(sim.agents)]
+                          speed=float(speeds[i]), **kwargs) for i in range(sim.agents)]
     return NaiveResult(
         loss=np.stack([o.loss for o in outcomes]),
         learned=np.stack([o.learned for o in outcomes]),

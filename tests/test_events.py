@@ -37,7 +37,7 @@ from simquanta.analysis.expected import (
     unlearned_prob,
 )
 from simquanta.cli import main as cli_main
-from simquanta.kernels.events import build_bin_table, checkpoint_index
+from simquanta.kernels.checkpoints import build_bin_table, checkpoint_index
 from simquanta.kernels.random import standard_exponential
 from simquanta.simulate import events_approximation, events_unsupported_reason, run, simulate
 

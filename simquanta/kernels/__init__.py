@@ -20,10 +20,11 @@ import numba
 
 
 def source_digest(directory: Path) -> str:
-    """sha256 over the names and contents of ``directory/*.py``."""
+    """sha256 over the relative paths and contents of ``directory/**/*.py``."""
     digest = hashlib.sha256()
-    for path in sorted(directory.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(directory.rglob("*.py")):
+        name = path.relative_to(directory).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -54,4 +55,13 @@ def numba_cache_dir(path: Path) -> Iterator[None]:
 
 _HERE = Path(__file__).parent
 with numba_cache_dir(cache_dir_for(_HERE, source_digest(_HERE))):
-    from . import compose, events, exact, heap, random, sampling  # noqa: F401
+    from . import (  # noqa: F401
+        acquisition,
+        checkpoints,
+        compose,
+        events,
+        exact,
+        heap,
+        random,
+        sampling,
+    )

@@ -36,6 +36,13 @@ threshold τ = 5), but of order 0.01 bits when they have only a few (+0.014 bits
 K = 5000, capacity 60, 420 samples, geometric τ = 3). ``auto`` therefore runs the exact engine
 for evict with finite capacity; ask for ``events`` explicitly to use it. Cost O(K·C).
 
+Dynamics families (``acquisition/``): threshold and geometric as above; ``logistic`` draws
+the slot time like the threshold rule with need = c½ and then each quantum's exposure times
+up to strength saturation (``acquisition/logistic.py``; online, no prerequisites, reject or
+unlimited capacity); ``resource`` is event-driven at O(K) per ready event
+(``acquisition/resource.py``; online, reject or unlimited capacity, block prerequisites).
+An agent's speed factor f multiplies the exposures needed (divides η).
+
 Times are in samples; a learn at time T falls in step ⌈T / B⌉ (online) and checkpoint c
 covers times ≤ samples(c).
 """
@@ -46,82 +53,26 @@ import numpy as np
 from numba import njit, prange
 
 from . import heap
+from .acquisition import draw_need, geometric, logistic, resource
+from .checkpoints import build_bin_table, checkpoint_index, time_to_step
 from .codes import (
     EVICT,
     FIT_RTOL,
     GEOMETRIC,
+    LOGISTIC,
     PREREQ_NONE,
     PREREQ_SLOW,
+    RESOURCE,
 )
 from .random import (
     beta_int,
     binomial,
     fill_gamma_ceil,
-    geometric_trials,
     poisson,
-    standard_exponential,
     standard_gamma,
 )
 
-# ---------------------------------------------------------------- time ↔ step
-
-
-@njit(inline="always")
-def _time_to_step(t, dataset_size, batch_size, steps_per_epoch):
-    """Step in which the sample at time t (1-based sample index, or continuous) falls."""
-    if dataset_size == 0:
-        return np.int64(np.ceil(t / batch_size))
-    epoch = np.int64((t - 1.0) // dataset_size)
-    within = t - epoch * dataset_size
-    return epoch * steps_per_epoch + np.int64(np.ceil(within / batch_size))
-
-
-# Binning a time into checkpoints is the inner operation of the engine, so it must cost
-# far less than the Gamma draw: a lookup table indexed by the top bits of the IEEE-754
-# representation (exponent + 8 mantissa bits, monotone for positive doubles) gives a
-# starting checkpoint that is at most a few short steps from the answer.
-_BIN_SHIFT = np.uint64(52 - 8)
-
-
-@njit
-def build_bin_table(ckpt_time):
-    """Table for ``checkpoint_index``: entry j is the first checkpoint at or above the
-    smallest double whose top bits are key_lo + j. Returns (table, key_lo)."""
-    n_ckpt = ckpt_time.shape[0]
-    key_lo = np.int64(np.float64(ckpt_time[0]).view(np.uint64) >> _BIN_SHIFT)
-    key_hi = np.int64(np.float64(ckpt_time[n_ckpt - 1]).view(np.uint64) >> _BIN_SHIFT)
-    table = np.empty(key_hi - key_lo + 1, dtype=np.int64)
-    c = 0
-    for j in range(table.shape[0]):
-        edge = np.uint64(key_lo + j) << _BIN_SHIFT
-        while c < n_ckpt and np.float64(ckpt_time[c]).view(np.uint64) < edge:
-            c += 1
-        table[j] = c
-    return table, key_lo
-
-
-@njit(inline="always")
-def checkpoint_index(t, ckpt_time, table, key_lo):
-    """First checkpoint c with ckpt_time[c] ≥ t, for 0 ≤ t ≤ ckpt_time[-1]."""
-    # Times at or below the first checkpoint have keys ≤ key_lo, and table[0] = 0. Clamping
-    # instead of an early return matters: with a second return numba no longer elides the
-    # 0-d array behind the scalar .view(), and each call cost 30 ns instead of 1.7 ns.
-    # t + 0.0 turns −0.0, whose sign bit would make a huge key, into +0.0.
-    bits = np.float64(t + 0.0).view(np.uint64)
-    c = table[max(np.int64(bits >> _BIN_SHIFT) - key_lo, 0)]
-    while ckpt_time[c] < t:
-        c += 1
-    return c
-
-
 # ---------------------------------------------------------------- per-agent draws
-
-
-@njit
-def _draw_need(s, tau_k, acquisition):
-    if acquisition == GEOMETRIC:
-        return geometric_trials(s, 1.0 / tau_k)
-    return np.int64(np.ceil(tau_k))
 
 
 @njit
@@ -208,7 +159,7 @@ def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt
                 gain_at[c] += gain[k]
                 cost_at[c] += cost[k]
                 if record:
-                    learn_step[k] = _time_to_step(t, dataset_size, batch_size, steps_per_epoch)
+                    learn_step[k] = time_to_step(t, dataset_size, batch_size, steps_per_epoch)
     if full_bin < n_ckpt:
         # The first r = n_slots − arrived arrivals of that interval still fit. A selection
         # (O(m), not a sort: the interval may hold most of the K quanta) finds the r-th
@@ -232,7 +183,7 @@ def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt
             gain_at[full_bin] += gain[k]
             cost_at[full_bin] += cost[k]
             if record:
-                learn_step[k] = _time_to_step(ready[k], dataset_size, batch_size,
+                learn_step[k] = time_to_step(ready[k], dataset_size, batch_size,
                                               steps_per_epoch)
     loss = base_loss
     n_learned = 0
@@ -250,101 +201,180 @@ def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt
 
 
 @njit
-def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_cost,
-               equal_costs, table, key_lo,
-               n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
-               dataset_size, epochs, batch_size, steps_per_epoch, ckpt_time,
-               out_loss, out_learned, out_used, learn_step, record):
+def _ready_times(s, quanta, learner, prereq, data, speed, ready, need, grate):
+    """Fill ``ready`` with each quantum's ready time (samples; tentative for quanta waiting
+    on prerequisites, inf if never), ``need`` (under evict) with its exposures needed and
+    ``grate`` (with prerequisites) with its unit-rate time G_k."""
+    p, tau = quanta.p, quanta.tau
+    acquisition = learner.acquisition
     k_total = p.shape[0]
-    n_ckpt = ckpt_time.shape[0]
-    t_end = ckpt_time[n_ckpt - 1]
-    ready = np.empty(k_total)
-    unlimited = cap == np.inf
-
-    # 1. Ready times (samples) — tentative ones for quanta waiting on prerequisites.
-    need = np.empty(k_total if policy == EVICT else 0, dtype=np.int64)
-    grate = np.empty(k_total if prereq_mode != PREREQ_NONE else 0)  # G_k
+    dataset_size = data.dataset_size
     if dataset_size > 0:
         counts = np.empty(k_total, dtype=np.int64)
         _dataset_counts(s, p, dataset_size, counts)
         for k in range(k_total):
-            n_k = _draw_need(s, tau[k], acquisition)
+            n_k = draw_need(s, acquisition, tau[k], quanta.eta[k], learner.s0, speed)
             if counts[k] < np.ceil(tau[k]) or p[k] == 0.0:
                 ready[k] = np.inf
             else:
-                ready[k] = _dataset_time(s, n_k, counts[k], dataset_size, epochs)
-    else:
-        # Threshold rule: all G_k ~ Gamma(⌈τ_k⌉) in one register-held pass (``ready``
-        # holds G_k until it is turned into a time below); the same stream as drawing them
-        # one by one.
-        threshold = acquisition != GEOMETRIC
-        if threshold:
+                ready[k] = _dataset_time(s, n_k, counts[k], dataset_size, data.epochs)
+        return
+    # Online. Threshold-like rules (a fixed need): all G_k ~ Gamma(need_k) in one
+    # register-held pass (``ready`` holds G_k until it is turned into a time below); the
+    # same stream as drawing them one by one.
+    threshold_like = acquisition != GEOMETRIC
+    if threshold_like:
+        if acquisition == LOGISTIC or speed != 1.0:
+            fixed = np.empty(k_total)
+            for k in range(k_total):
+                fixed[k] = draw_need(s, acquisition, tau[k], quanta.eta[k], learner.s0, speed)
+            fill_gamma_ceil(s, fixed, ready)
+        else:
             fill_gamma_ceil(s, tau, ready)
-        for k in range(k_total):
-            if policy == EVICT:
-                need[k] = _draw_need(s, tau[k], acquisition)  # no draw under threshold
-            if threshold:
-                g = ready[k]
-            elif policy == EVICT:
-                g = standard_gamma(s, need[k])
-            else:
-                g = tau[k] * standard_exponential(s)
-            if prereq_mode != PREREQ_NONE:
-                grate[k] = g
-            if p[k] == 0.0:
-                ready[k] = np.inf
-            elif prereq_mode == PREREQ_NONE or n_prereq[k] == 0:
-                ready[k] = g / p[k]
-            elif prereq_mode == PREREQ_SLOW:
-                ready[k] = g / (slow_factor * p[k])  # until the prerequisites are learned
-            else:
-                ready[k] = np.inf
+    for k in range(k_total):
+        if learner.policy == EVICT:
+            need[k] = draw_need(s, acquisition, tau[k], quanta.eta[k], learner.s0, speed)
+        if threshold_like:
+            g = ready[k]
+        elif learner.policy == EVICT:
+            g = standard_gamma(s, need[k])
+        else:
+            g = geometric.ready_gamma(s, tau[k], speed)
+        if prereq.mode != PREREQ_NONE:
+            grate[k] = g
+        if p[k] == 0.0:
+            ready[k] = np.inf
+        elif prereq.mode == PREREQ_NONE or prereq.n_prereq[k] == 0:
+            ready[k] = g / p[k]
+        elif prereq.mode == PREREQ_SLOW:
+            ready[k] = g / (prereq.slow_factor * p[k])  # until the prerequisites are learned
+        else:
+            ready[k] = np.inf
 
-    # 2a. Unlimited capacity, or reject with equal costs: the learned set is the first
-    # n_slots arrivals, so binning ready times into checkpoints suffices.
+
+@njit
+def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_costs, table,
+               key_lo, steps_per_epoch, ckpt_time, out_loss, out_learned, out_used,
+               learn_step, record, out_strength):
+    p, cost, gain, base_loss = quanta.p, quanta.cost, quanta.gain, quanta.base_loss
+    policy = learner.policy
+    prereq_mode = prereq.mode
+    dataset_size, batch_size = data.dataset_size, data.batch_size
+    k_total = p.shape[0]
+    n_ckpt = ckpt_time.shape[0]
+    unlimited = cap == np.inf
+
+    if learner.acquisition == RESOURCE:
+        resource.events_agent(s, p, quanta.tau, quanta.share, cost, gain, base_loss, cap,
+                              speed, min_cost, prereq.n_prereq, prereq.dep_ptr,
+                              prereq.dep_idx, prereq_mode, batch_size, ckpt_time, out_loss,
+                              out_learned, out_used, learn_step, record)
+        return
+
+    # 1. Ready times (samples) — tentative ones for quanta waiting on prerequisites.
+    ready = np.empty(k_total)
+    need = np.empty(k_total if policy == EVICT else 0, dtype=np.int64)
+    grate = np.empty(k_total if prereq_mode != PREREQ_NONE else 0)  # G_k
+    _ready_times(s, quanta, learner, prereq, data, speed, ready, need, grate)
+    is_logistic = learner.acquisition == LOGISTIC
+    if is_logistic and not record:
+        learn_step = np.full(k_total, -1, dtype=np.int64)  # slots are read off learn steps
+        record = True
+
     if prereq_mode == PREREQ_NONE and (unlimited or (equal_costs and policy != EVICT)):
+        # 2a. Unlimited capacity, or reject with equal costs: the learned set is the first
+        # n_slots arrivals, so binning ready times into checkpoints suffices.
         _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt_time,
                         table, key_lo, dataset_size, batch_size, steps_per_epoch,
                         out_loss, out_learned, out_used, learn_step, record)
-        return
+    elif policy == EVICT and not unlimited:
+        _top_by_count(s, p, gain, base_loss, cap, min_cost, ready, need, ckpt_time,
+                      out_loss, out_learned, out_used)
+    else:
+        _heap_order(ready, grate, p, cost, gain, base_loss, cap, min_cost, prereq,
+                    slow_factor_or_zero(prereq), dataset_size, batch_size, steps_per_epoch,
+                    ckpt_time, out_loss, out_learned, out_used, learn_step, record)
 
-    # 2b. Evict with finite capacity: the learned set is the top-n by exposure count among
-    # ready quanta. (With unlimited capacity evict never acts: the paths above/below.)
-    if policy == EVICT and not unlimited:
-        n_slots = _slots(cap, min_cost, k_total)
-        count = np.zeros(k_total, dtype=np.int64)
-        last = np.zeros(k_total)  # time up to which count[k] is drawn
-        inset = np.zeros(k_total, dtype=np.bool_)
-        order_key = np.empty(k_total)
-        idx = np.empty(k_total, dtype=np.int64)
+    if is_logistic:
+        # 3. Strengths: loss = Σ p_k b_k − Σ gain_k s_k, changes binned per checkpoint.
+        delta = np.zeros(n_ckpt)
+        scratch = np.empty(0)
+        loss0 = base_loss
+        for k in range(k_total):
+            loss0 -= gain[k] * learner.s0
+            if p[k] == 0.0:
+                if out_strength.shape[0] > 0:
+                    out_strength[:, k] = learner.s0
+                continue
+            chalf = logistic.half_count(quanta.eta[k], learner.s0, speed)
+            if scratch.shape[0] < chalf:
+                scratch = np.empty(chalf)
+            col = out_strength[:, k] if out_strength.shape[0] > 0 else np.empty(0)
+            logistic.events_strength(s, p[k], gain[k], ready[k], learn_step[k] >= 0, chalf,
+                                     quanta.eta[k] / speed, learner.s0, ckpt_time, table,
+                                     key_lo, delta, scratch, col)
+        loss = loss0
         for c in range(n_ckpt):
-            t = ckpt_time[c]
-            n_ready = 0
-            for k in range(k_total):
-                if ready[k] <= t:
-                    if last[k] == 0.0:
-                        count[k] = need[k]
-                        last[k] = ready[k]
-                    count[k] += poisson(s, p[k] * (t - last[k]))
-                    last[k] = t
-                    # More exposures first; among equal counts, the earlier ready time.
-                    order_key[n_ready] = -float(count[k]) + 0.5 * ready[k] / t
-                    idx[n_ready] = k
-                    n_ready += 1
-            inset[:] = False
-            order = np.argsort(order_key[:n_ready])
-            keep = min(n_slots, n_ready)
-            loss = base_loss
-            for i in range(keep):
-                k = idx[order[i]]
-                inset[k] = True
-                loss -= gain[k]
+            loss -= delta[c]
             out_loss[c] = loss
-            out_learned[c] = keep
-            out_used[c] = keep * min_cost
-        return
 
-    # 2c. Reject (first arrivals that fit) and prerequisites: events in time order.
+
+@njit(inline="always")
+def slow_factor_or_zero(prereq):
+    """Counted share of exposures before the prerequisites are learned (block: 0)."""
+    return prereq.slow_factor if prereq.mode == PREREQ_SLOW else 0.0
+
+
+@njit
+def _top_by_count(s, p, gain, base_loss, cap, min_cost, ready, need, ckpt_time,
+                  out_loss, out_learned, out_used):
+    """Evict with finite capacity: the learned set is the top-n by exposure count among
+    ready quanta. (With unlimited capacity evict never acts.)"""
+    k_total = p.shape[0]
+    n_ckpt = ckpt_time.shape[0]
+    n_slots = _slots(cap, min_cost, k_total)
+    count = np.zeros(k_total, dtype=np.int64)
+    last = np.zeros(k_total)  # time up to which count[k] is drawn
+    inset = np.zeros(k_total, dtype=np.bool_)
+    order_key = np.empty(k_total)
+    idx = np.empty(k_total, dtype=np.int64)
+    for c in range(n_ckpt):
+        t = ckpt_time[c]
+        n_ready = 0
+        for k in range(k_total):
+            if ready[k] <= t:
+                if last[k] == 0.0:
+                    count[k] = need[k]
+                    last[k] = ready[k]
+                count[k] += poisson(s, p[k] * (t - last[k]))
+                last[k] = t
+                # More exposures first; among equal counts, the earlier ready time.
+                order_key[n_ready] = -float(count[k]) + 0.5 * ready[k] / t
+                idx[n_ready] = k
+                n_ready += 1
+        inset[:] = False
+        order = np.argsort(order_key[:n_ready])
+        keep = min(n_slots, n_ready)
+        loss = base_loss
+        for i in range(keep):
+            k = idx[order[i]]
+            inset[k] = True
+            loss -= gain[k]
+        out_loss[c] = loss
+        out_learned[c] = keep
+        out_used[c] = keep * min_cost
+
+
+@njit
+def _heap_order(ready, grate, p, cost, gain, base_loss, cap, min_cost, prereq, f,
+                dataset_size, batch_size, steps_per_epoch, ckpt_time, out_loss, out_learned,
+                out_used, learn_step, record):
+    """Reject (first arrivals that fit) with unequal costs or prerequisites: ready events in
+    time order; a learned prerequisite moves its dependents' ready times earlier."""
+    k_total = p.shape[0]
+    n_ckpt = ckpt_time.shape[0]
+    t_end = ckpt_time[n_ckpt - 1]
+    n_prereq, dep_ptr, dep_idx = prereq.n_prereq, prereq.dep_ptr, prereq.dep_idx
     ht = np.empty(k_total)
     hk = np.empty(k_total, dtype=np.int64)
     size = 0
@@ -355,7 +385,6 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
             size += 1
     heap.heapify(ht, hk, size)
     missing = n_prereq.copy()
-    learned = np.zeros(k_total, dtype=np.bool_)
     done = np.zeros(k_total, dtype=np.bool_)  # ready event handled
     used = 0.0
     loss = base_loss
@@ -376,17 +405,15 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
             if used + min_cost > room:
                 break  # nothing can fit any more
             continue
-        learned[k] = True
         used += cost[k]
         loss -= gain[k]
         n_learned += 1
         if record:
-            learn_step[k] = _time_to_step(t, dataset_size, batch_size, steps_per_epoch)
+            learn_step[k] = time_to_step(t, dataset_size, batch_size, steps_per_epoch)
         for j in range(dep_ptr[k], dep_ptr[k + 1]):
             d = dep_idx[j]
             missing[d] -= 1
             if missing[d] == 0 and not done[d] and p[d] > 0.0:
-                f = slow_factor if prereq_mode == PREREQ_SLOW else 0.0
                 new_ready = t + (grate[d] - f * p[d] * t) / p[d]
                 if new_ready < ready[d]:
                     ready[d] = new_ready
@@ -400,31 +427,43 @@ def _run_agent(s, p, tau, acquisition, cost, gain, base_loss, cap, policy, min_c
 
 
 @njit(cache=True, parallel=True)
-def run_events(states, p, tau, acquisition, cost, gain, base_loss, capacity, policy,
-               n_prereq, dep_ptr, dep_idx, prereq_mode, slow_factor,
-               dataset_size, epochs, batch_size, ckpt_time, record_steps):
-    """Simulate len(states) agents by drawing acquisition times; same outputs as
-    ``exact.run_exact``: loss, learned, used (agents × checkpoints), first-learn steps.
+def run_events(states, quanta, learner, prereq, data, ckpt_time, record):
+    """Simulate A = len(states) agents by drawing acquisition times.
 
-    ckpt_time: samples seen at each checkpoint (float64, increasing).
+    Inputs as ``exact.run_exact`` (``kernels.inputs``), except ``ckpt_time``: samples seen
+    at each checkpoint (float64[C], increasing). Returns (loss float64[A, C] bits per
+    sample; learned int64[A, C]; used float64[A, C] cost units; first-learn step int64[A, K]
+    (shape (A, 0) unless learn steps or learned sets are recorded); logistic strengths
+    float64[A, C, K] ((A, 0, 0) unless recorded)).
     """
+    if learner.acquisition == LOGISTIC and (data.dataset_size > 0
+                                             or prereq.mode != PREREQ_NONE
+                                             or learner.policy == EVICT):
+        raise ValueError("events: logistic runs online without prerequisites or evict")
+    if learner.acquisition == RESOURCE and (data.dataset_size > 0 or prereq.mode == PREREQ_SLOW
+                                            or learner.policy == EVICT):
+        raise ValueError("events: resource runs online, without evict or slow prerequisites")
     n_agents = states.shape[0]
     n_ckpt = ckpt_time.shape[0]
-    k_total = p.shape[0]
-    steps_per_epoch = (dataset_size + batch_size - 1) // batch_size
+    k_total = quanta.p.shape[0]
+    dataset_size = data.dataset_size
+    steps_per_epoch = (dataset_size + data.batch_size - 1) // data.batch_size
     table, key_lo = build_bin_table(ckpt_time)
-    min_cost = cost.min()
-    equal_costs = cost.max() == min_cost
+    min_cost = quanta.cost.min()
+    equal_costs = quanta.cost.max() == min_cost
+    record_steps = record.learn_steps or record.learned_sets
+    record_strength = record.strength and learner.acquisition == LOGISTIC
     loss = np.empty((n_agents, n_ckpt))
     learned = np.empty((n_agents, n_ckpt), dtype=np.int64)
     used = np.empty((n_agents, n_ckpt))
     steps_out = np.full((n_agents, k_total if record_steps else 0), -1, dtype=np.int64)
+    strength_out = np.zeros((n_agents, n_ckpt if record_strength else 0,
+                             k_total if record_strength else 0))
     for agent in prange(n_agents):
         s = states[agent].copy()
         row = steps_out[agent] if record_steps else np.empty(0, dtype=np.int64)
-        _run_agent(s, p, tau, acquisition, cost, gain, base_loss, capacity[agent], policy,
-                   min_cost, equal_costs, table, key_lo, n_prereq, dep_ptr, dep_idx, prereq_mode,
-                   slow_factor,
-                   dataset_size, epochs, batch_size, steps_per_epoch, ckpt_time,
-                   loss[agent], learned[agent], used[agent], row, record_steps)
-    return loss, learned, used, steps_out
+        _run_agent(s, quanta, learner, prereq, data, learner.capacity[agent],
+                   learner.speed[agent], min_cost, equal_costs, table, key_lo,
+                   steps_per_epoch, ckpt_time, loss[agent], learned[agent], used[agent], row,
+                   record_steps, strength_out[agent])
+    return loss, learned, used, steps_out, strength_out
