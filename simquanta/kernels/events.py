@@ -201,10 +201,11 @@ def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt
 
 
 @njit
-def _ready_times(s, quanta, learner, prereq, data, speed, ready, need, grate):
+def _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, grate):
     """Fill ``ready`` with each quantum's ready time (samples; tentative for quanta waiting
     on prerequisites, inf if never), ``need`` (under evict) with its exposures needed and
-    ``grate`` (with prerequisites) with its unit-rate time G_k."""
+    ``grate`` (with prerequisites) with its unit-rate time G_k. ``fixed``: the threshold-like
+    rules' needs as floats when they differ from τ (logistic, speed ≠ 1), else empty."""
     p, tau = quanta.p, quanta.tau
     acquisition = learner.acquisition
     k_total = p.shape[0]
@@ -224,13 +225,7 @@ def _ready_times(s, quanta, learner, prereq, data, speed, ready, need, grate):
     # same stream as drawing them one by one.
     threshold_like = acquisition != GEOMETRIC
     if threshold_like:
-        if acquisition == LOGISTIC or speed != 1.0:
-            fixed = np.empty(k_total)
-            for k in range(k_total):
-                fixed[k] = draw_need(s, acquisition, tau[k], quanta.eta[k], learner.s0, speed)
-            fill_gamma_ceil(s, fixed, ready)
-        else:
-            fill_gamma_ceil(s, tau, ready)
+        fill_gamma_ceil(s, fixed if fixed.shape[0] > 0 else tau, ready)
     for k in range(k_total):
         if learner.policy == EVICT:
             need[k] = draw_need(s, acquisition, tau[k], quanta.eta[k], learner.s0, speed)
@@ -253,9 +248,9 @@ def _ready_times(s, quanta, learner, prereq, data, speed, ready, need, grate):
 
 
 @njit
-def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_costs, table,
-               key_lo, steps_per_epoch, ckpt_time, out_loss, out_learned, out_used,
-               learn_step, record, out_strength):
+def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_costs,
+               equal_rates, table, key_lo, steps_per_epoch, ckpt_time, out_loss, out_learned,
+               out_used, learn_step, record, out_strength):
     p, cost, gain, base_loss = quanta.p, quanta.cost, quanta.gain, quanta.base_loss
     policy = learner.policy
     prereq_mode = prereq.mode
@@ -275,8 +270,14 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
     ready = np.empty(k_total)
     need = np.empty(k_total if policy == EVICT else 0, dtype=np.int64)
     grate = np.empty(k_total if prereq_mode != PREREQ_NONE else 0)  # G_k
-    _ready_times(s, quanta, learner, prereq, data, speed, ready, need, grate)
     is_logistic = learner.acquisition == LOGISTIC
+    fixed = np.empty(0)
+    if dataset_size == 0 and learner.acquisition != GEOMETRIC and (is_logistic or speed != 1.0):
+        fixed = np.empty(k_total)
+        for k in range(k_total):  # no draws: the threshold-like rules' needs are fixed
+            fixed[k] = draw_need(s, learner.acquisition, quanta.tau[k], quanta.eta[k],
+                                 learner.s0, speed)
+    _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, grate)
     if is_logistic and not record:
         learn_step = np.full(k_total, -1, dtype=np.int64)  # slots are read off learn steps
         record = True
@@ -299,6 +300,10 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
         # 3. Strengths: loss = Σ p_k b_k − Σ gain_k s_k, changes binned per checkpoint.
         delta = np.zeros(n_ckpt)
         scratch = np.empty(0)
+        no_column = np.empty(0)
+        stab = np.empty(0)
+        if equal_rates:
+            stab = logistic.strength_table(quanta.eta[0] / speed, learner.s0)
         loss0 = base_loss
         for k in range(k_total):
             loss0 -= gain[k] * learner.s0
@@ -306,13 +311,13 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
                 if out_strength.shape[0] > 0:
                     out_strength[:, k] = learner.s0
                 continue
-            chalf = logistic.half_count(quanta.eta[k], learner.s0, speed)
+            chalf = np.int64(fixed[k])
             if scratch.shape[0] < chalf:
                 scratch = np.empty(chalf)
-            col = out_strength[:, k] if out_strength.shape[0] > 0 else np.empty(0)
+            col = out_strength[:, k] if out_strength.shape[0] > 0 else no_column
             logistic.events_strength(s, p[k], gain[k], ready[k], learn_step[k] >= 0, chalf,
-                                     quanta.eta[k] / speed, learner.s0, ckpt_time, table,
-                                     key_lo, delta, scratch, col)
+                                     quanta.eta[k] / speed, learner.s0, stab, ckpt_time,
+                                     table, key_lo, delta, scratch, col)
         loss = loss0
         for c in range(n_ckpt):
             loss -= delta[c]
@@ -451,6 +456,7 @@ def run_events(states, quanta, learner, prereq, data, ckpt_time, record):
     table, key_lo = build_bin_table(ckpt_time)
     min_cost = quanta.cost.min()
     equal_costs = quanta.cost.max() == min_cost
+    equal_rates = quanta.eta.max() == quanta.eta.min()
     record_steps = record.learn_steps or record.learned_sets
     record_strength = record.strength and learner.acquisition == LOGISTIC
     loss = np.empty((n_agents, n_ckpt))
@@ -463,7 +469,7 @@ def run_events(states, quanta, learner, prereq, data, ckpt_time, record):
         s = states[agent].copy()
         row = steps_out[agent] if record_steps else np.empty(0, dtype=np.int64)
         _run_agent(s, quanta, learner, prereq, data, learner.capacity[agent],
-                   learner.speed[agent], min_cost, equal_costs, table, key_lo,
+                   learner.speed[agent], min_cost, equal_costs, equal_rates, table, key_lo,
                    steps_per_epoch, ckpt_time, loss[agent], learned[agent], used[agent], row,
                    record_steps, strength_out[agent])
     return loss, learned, used, steps_out, strength_out

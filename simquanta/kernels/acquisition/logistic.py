@@ -22,9 +22,11 @@ Poisson(n p_k) (events engine). ``learned`` counts quanta holding a slot, i.e. s
 Events engine (online, no prerequisites, reject or unlimited capacity). The slot time is the
 c½-th arrival of a rate-p_k Poisson process, T = Gamma(c½)/p_k. Given T, the c½ − 1 earlier
 arrivals are uniform on [0, T] (order statistics); arrivals after T form a fresh Poisson
-process. Strength changes only at arrivals and saturates (1 − s < 1e−17) after c_sat
-exposures, so each quantum costs O(min(arrivals, c_sat) + 1) draws, independent of the
-number of samples; loss changes are accumulated per checkpoint interval.
+process, whose counts at the checkpoints after T are drawn as Poisson increments until the
+strength saturates (1 − s < 1e−17 after c_sat exposures). Each quantum costs c½ − 1 uniform
+draws (fewer, Binomial-thinned, when T lies beyond the run) plus one Poisson draw per
+checkpoint between T and saturation — independent of the number of samples; loss changes are
+accumulated per checkpoint.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from ..checkpoints import checkpoint_index
-from ..random import binomial, poisson, standard_exponential, uniform_open0
+from ..random import binomial, poisson, uniform_open0
 
 #: 1 − s(c) below this (relative) is 1 in double precision: stop drawing exposures
 _SATURATION_LOG = 39.0
@@ -58,6 +60,24 @@ def saturation_count(eta_eff, s0):
 
 
 @njit
+def strength_table(eta_eff, s0):
+    """s(c) for c = 0 .. c_sat (float64[c_sat + 1]): one exp per count, shared by every
+    quantum of an agent when η is the same for all of them."""
+    table = np.empty(saturation_count(eta_eff, s0) + 1)
+    for c in range(table.shape[0]):
+        table[c] = strength(c, eta_eff, s0)
+    return table
+
+
+@njit(inline="always")
+def _lookup(c, eta_eff, s0, table):
+    """s(c), from ``table`` when it covers c (empty table: computed)."""
+    if c < table.shape[0]:
+        return table[c]
+    return strength(c, eta_eff, s0)
+
+
+@njit
 def counted_strength(count, holds_slot, chalf, eta_eff, s0):
     """Strength of a quantum with ``count`` counted exposures: s(count) while it holds a
     slot, else s(min(count, c½ − 1)) (the cap of a quantum without capacity)."""
@@ -66,6 +86,25 @@ def counted_strength(count, holds_slot, chalf, eta_eff, s0):
     if count <= 0:
         return s0
     return strength(count, eta_eff, s0)
+
+
+@njit
+def _binomial_small(s, m, q):
+    """Binomial(m, q) by inversion from one uniform, for the few arrivals before a slot
+    time beyond the run (q = t_end / T, usually tiny): (1 − q)^m ≥ 1 − m q, so a uniform
+    below 1 − m q is 0 without computing (1 − q)^m; m > 64 goes to ``random.binomial``."""
+    if m > 64:
+        return binomial(s, m, q)
+    u = uniform_open0(s)
+    if u <= 1.0 - m * q:
+        return np.int64(0)
+    px = np.exp(m * np.log1p(-q))
+    x = 0
+    while u > px and x < m:
+        u -= px
+        x += 1
+        px = px * (m - x + 1) * q / (x * (1.0 - q))
+    return np.int64(x)
 
 
 @njit
@@ -81,13 +120,14 @@ def _sort_small(a, n):
 
 
 @njit
-def events_strength(s, p_k, gain_k, ready_k, holds_slot, chalf, eta_eff, s0, ckpt_time,
+def events_strength(s, p_k, gain_k, ready_k, holds_slot, chalf, eta_eff, s0, stab, ckpt_time,
                     table, key_lo, delta, scratch, strength_col):
     """Draw quantum k's exposure times up to the last checkpoint (or saturation) given its
     slot time ``ready_k`` (the c½-th arrival) and add gain_k · Δs at each strength change
     to ``delta[checkpoint of the change]``. ``strength_col`` (length C, or 0 when not
     recorded) receives s_k at every checkpoint. ``table``/``key_lo`` bin times into
-    checkpoints (``checkpoints.build_bin_table``); ``scratch`` holds ≥ c½ − 1 floats."""
+    checkpoints (``checkpoints.build_bin_table``); ``stab`` is ``strength_table(η, s0)`` or
+    empty; ``scratch`` holds ≥ c½ − 1 floats."""
     n_ckpt = ckpt_time.shape[0]
     t_end = ckpt_time[n_ckpt - 1]
     record = strength_col.shape[0] > 0
@@ -96,17 +136,23 @@ def events_strength(s, p_k, gain_k, ready_k, holds_slot, chalf, eta_eff, s0, ckp
     # Arrivals before the slot time: c½ − 1 uniform points on [0, T]; only those ≤ t_end.
     m = chalf - 1
     if ready_k > t_end:
-        m = binomial(s, m, t_end / ready_k)
+        m = _binomial_small(s, m, t_end / ready_k)
         span = t_end
     else:
         span = ready_k
+    if span <= ckpt_time[0] and m > 0:
+        # every earlier arrival falls in the first checkpoint: only the total matters
+        s_new = _lookup(m, eta_eff, s0, stab)
+        delta[0] += gain_k * (s_new - s_cur)
+        s_cur = s_new
+        m = 0
     for i in range(m):
         scratch[i] = span * uniform_open0(s)
     _sort_small(scratch, m)
     c = 0
     for i in range(m):
         c += 1
-        s_new = strength(c, eta_eff, s0)
+        s_new = _lookup(c, eta_eff, s0, stab)
         ci = checkpoint_index(scratch[i], ckpt_time, table, key_lo)
         delta[ci] += gain_k * (s_new - s_cur)
         if record:
@@ -119,45 +165,35 @@ def events_strength(s, p_k, gain_k, ready_k, holds_slot, chalf, eta_eff, s0, ckp
         t = ready_k
         c = chalf
         ci = checkpoint_index(t, ckpt_time, table, key_lo)
-        s_new = strength(c, eta_eff, s0)
+        s_new = _lookup(c, eta_eff, s0, stab)
         delta[ci] += gain_k * (s_new - s_cur)
         if record:
             while filled < ci:
                 strength_col[filled] = s_cur
                 filled += 1
         s_cur = s_new
-        if p_k * (t_end - t) <= n_ckpt - ci:
-            # Few arrivals expected: draw them one by one (exponential gaps).
-            while c < c_sat:
-                t += standard_exponential(s) / p_k
-                if t > t_end:
-                    break
-                c += 1
-                s_new = strength(c, eta_eff, s0)
-                ci = checkpoint_index(t, ckpt_time, table, key_lo)
-                delta[ci] += gain_k * (s_new - s_cur)
-                if record:
-                    while filled < ci:
-                        strength_col[filled] = s_cur
-                        filled += 1
-                s_cur = s_new
-        else:
-            # Many: Poisson increments per checkpoint interval until saturation.
-            t_prev = t
-            for cj in range(ci, n_ckpt):
-                if c >= c_sat:
-                    break
-                c += poisson(s, p_k * (ckpt_time[cj] - t_prev))
-                t_prev = ckpt_time[cj]
-                s_new = strength(c, eta_eff, s0)
-                # the change is seen from checkpoint cj on (its exact time within the
-                # interval does not matter: checkpoints sample the state)
-                delta[cj] += gain_k * (s_new - s_cur)
-                if record:
-                    while filled < cj:
-                        strength_col[filled] = s_cur
-                        filled += 1
-                s_cur = s_new
+        # Poisson increments per checkpoint interval until saturation: after the slot,
+        # strength only matters at checkpoints, and log-spaced checkpoints reach
+        # saturation (≈ (c_sat − c½)/p_k samples on) within a few intervals.
+        t_prev = t
+        for cj in range(ci, n_ckpt):
+            if c >= c_sat:
+                break
+            lam = p_k * (ckpt_time[cj] - t_prev)
+            short = c_sat - c
+            if lam >= short + 10.0 * np.sqrt(lam) + 45.0:
+                # P(Poisson(λ) < short) < 1e−20 here: saturated, strength 1 in double.
+                c = c_sat
+            else:
+                c += poisson(s, lam)
+            t_prev = ckpt_time[cj]
+            s_new = _lookup(c, eta_eff, s0, stab)
+            delta[cj] += gain_k * (s_new - s_cur)
+            if record:
+                while filled < cj:
+                    strength_col[filled] = s_cur
+                    filled += 1
+            s_cur = s_new
     if record:
         while filled < n_ckpt:
             strength_col[filled] = s_cur
