@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
+from . import _version
 
 SIMULATE_EXAMPLE = """example:
   simquanta simulate --n-quanta 2000 --alpha 0.5 --tau 5 --acquisition threshold \\
@@ -124,14 +125,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
                    if "." in args.figure else ("png",))
     summary = result.summary_dict()
     if graph is not None:
-        values, names = graph.evaluate(result.learned_mask(), all_nodes=True)
-        mean = values.mean(axis=0)
-        sem = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) if values.shape[0] > 1 \
-            else np.zeros_like(mean)
-        summary["tasks"] = {name: {"mean": mean[:, i].tolist(), "sem": sem[:, i].tolist()}
-                            for i, name in enumerate(names)}
+        curves = graph.task_curves(result.learned_mask(), all_nodes=True)
+        summary["tasks"] = {name: {"mean": mean.tolist(), "sem": err.tolist()}
+                            for name, (mean, err) in curves.items()}
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(_null_non_finite(summary)))
     else:
         _print_summary(result)
         for name, curve in summary.get("tasks", {}).items():
@@ -140,6 +138,17 @@ def _run_simulate(args: argparse.Namespace) -> int:
             if path:
                 print(f"wrote {path}")
     return 0
+
+
+def _null_non_finite(obj: Any) -> Any:
+    """NaN/inf → null, so --json prints standard JSON (a one-agent run has NaN errors)."""
+    if isinstance(obj, dict):
+        return {k: _null_non_finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_null_non_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _print_summary(result) -> None:
@@ -199,9 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="simquanta", description="Simulate the quantization model of "
                      "neural scaling (Michaud et al. 2023), agent by agent.",
                      epilog=MAIN_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
-
-    parser.add_argument("--version", action="version", version=f"simquanta {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"simquanta {_version.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_simulate(sub)
     _add_experiments(sub)
