@@ -46,10 +46,13 @@ def sem(x: ArrayLike, axis: int = 0) -> NDArray[np.float64]:
 def percentile_ci(replicates: ArrayLike, level: float = 0.95,
                   axis: int = 0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Percentile bootstrap interval: the (1 − level)/2 and (1 + level)/2 quantiles of the
-    replicates along ``axis``, NaN replicates left out (all NaN: NaN)."""
+    replicates along ``axis``, NaN replicates left out (none or all NaN: NaN)."""
     reps = np.asarray(replicates, dtype=np.float64)
     if not 0.0 < level < 1.0:
         raise ValueError(f"level = {level!r} is invalid: must lie in (0, 1)")
+    if reps.shape[axis] == 0:
+        empty = np.full(np.delete(np.array(reps.shape), axis), np.nan)
+        return empty, empty.copy()
     tail = (1.0 - level) / 2.0
     quantile = np.nanquantile if np.isnan(reps).any() else np.quantile
     with warnings.catch_warnings():

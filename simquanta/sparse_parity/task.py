@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from ..analysis.theory import zipf_frequencies
-from ..specs import check_int, check_real, invalid
+from ..validation import check_int, check_real, invalid
 
 __all__ = ["Batch", "SparseParityTask", "TestSet", "as_generator"]
 
