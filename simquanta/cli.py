@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _version
+from .config import DEFAULTS
 
 SIMULATE_EXAMPLE = """example:
   simquanta simulate --n-quanta 2000 --alpha 0.5 --tau 5 --acquisition threshold \\
@@ -51,6 +52,13 @@ def _capacity_arg(text: str) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+def _default(key: str) -> str:
+    """'(default X)' from config.DEFAULTS, the one source of the run defaults."""
+    value = DEFAULTS[key]
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"(default {shown})"
+
+
 def _add_simulate(sub) -> None:
     p = sub.add_parser("simulate", help="simulate learners acquiring quanta",
                        description="Simulate learners acquiring quanta from sampled data "
@@ -58,27 +66,30 @@ def _add_simulate(sub) -> None:
                        epilog=SIMULATE_EXAMPLE,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
-    a("--n-quanta", type=int, metavar="K", help="number of quanta K (default 10000)")
+    a("--n-quanta", type=int, metavar="K", help=f"number of quanta K {_default('n_quanta')}")
     a("--alpha", type=float, metavar="A", help="Zipf exponent: p_k ∝ (k+offset)^-(A+1) "
-                                                "(default 0.5)")
-    a("--offset", type=float, metavar="O", help="Zipf–Mandelbrot offset (default 0)")
-    a("--tau", type=float, metavar="T", help="exposure threshold τ (default 5)")
+                                                f"{_default('alpha')}")
+    a("--offset", type=float, metavar="O", help=f"Zipf–Mandelbrot offset {_default('offset')}")
+    a("--tau", type=float, metavar="T", help=f"exposure threshold τ {_default('tau')}")
     a("--gamma", type=float, metavar="G",
       help="threshold family: steps to learn k ∝ p_k^-(1+G); τ becomes the smallest τ_k")
-    a("--acquisition", choices=["threshold", "geometric"])
+    a("--acquisition", choices=["threshold", "geometric"], help=_default("acquisition"))
     a("--capacity", type=_capacity_arg, metavar="N|inf",
-      help="capacity in cost units, inf, or a comma-separated list (one per agent)")
-    a("--policy", choices=["reject", "evict"])
-    a("--batch-size", type=int, metavar="B", help="samples per step (default 100)")
+      help="capacity in cost units, inf, or a comma-separated list (one per agent) "
+           f"{_default('capacity')}")
+    a("--policy", choices=["reject", "evict"], help=_default("policy"))
+    a("--batch-size", type=int, metavar="B", help=f"samples per step {_default('batch_size')}")
     regime = p.add_mutually_exclusive_group()
-    regime.add_argument("--steps", type=int, metavar="S", help="online steps (default 100000)")
+    regime.add_argument("--steps", type=int, metavar="S",
+                        help=f"online steps {_default('steps')}")
     regime.add_argument("--dataset-size", type=int, metavar="D",
                         help="multi-epoch: training-set size per agent")
     a("--epochs", type=int, metavar="E", help="epochs over the training set")
-    a("--agents", type=int, metavar="M", help="number of agents (default 64)")
-    a("--seed", type=int, metavar="SEED", help="root seed (default 0)")
-    a("--checkpoints", type=int, metavar="C", help="log-spaced checkpoints (default 40)")
-    a("--engine", choices=["exact", "events", "auto"], help="default auto")
+    a("--agents", type=int, metavar="M", help=f"number of agents {_default('agents')}")
+    a("--seed", type=int, metavar="SEED", help=f"root seed {_default('seed')}")
+    a("--checkpoints", type=int, metavar="C",
+      help=f"log-spaced checkpoints {_default('checkpoints')}")
+    a("--engine", choices=["exact", "events", "auto"], help=_default("engine"))
     a("--config", metavar="FILE.toml", help="read the same fields from a TOML file")
     a("--out", metavar="FILE", help="save the result (netCDF-4, opens with xarray)")
     a("--figure", metavar="FILE", help="write a loss-curve figure (.png/.pdf)")
@@ -93,8 +104,9 @@ _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "cap
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    from .config import load_toml, simulation_from_config
+    from .config import simulation_from_config
     from .simulate import run
+    from .validation import load_toml
 
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
     flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}

@@ -438,12 +438,6 @@ class DataThresholdFit:
         """Median examples needed, A_D p^−γ_D (clipped to ≥ 1)."""
         return np.maximum(self.A_D * np.asarray(p, dtype=float) ** (-self.gamma_D), 1.0)
 
-    def prob_learned(self, dataset_size: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Φ((log D + (1+γ_D) log p − log A_D)/σ_D), shape (len(D), len(p))."""
-        d = np.log(np.asarray(dataset_size, dtype=float))[:, None]
-        eta = d + (1 + self.gamma_D) * np.log(np.asarray(p, dtype=float))[None, :]
-        return special.ndtr((eta - self.log10_A_D * math.log(10)) / self.sigma_D)
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -105,11 +105,6 @@ class SparseParityTask:
         check_real("offset", self.offset, low=-1.0, low_open=True)
         check_int("seed", self.seed, 0)
 
-    @property
-    def n_inputs(self) -> int:
-        """Input width n_tasks + n_bits."""
-        return self.n_tasks + self.n_bits
-
     @cached_property
     def p(self) -> np.ndarray:
         """Subtask frequencies p_i ∝ (i + offset)^−(α+1), float64[n_tasks], sum 1."""
