@@ -70,6 +70,12 @@ class Experiment:
         return paths
 
 
+def log_ints(low: float, high: float, per_decade: int) -> np.ndarray:
+    """Distinct integers log-spaced from low to high, ``per_decade`` per decade."""
+    n = int(round(per_decade * math.log10(high / low))) + 1
+    return np.unique(np.round(np.geomspace(low, high, n)).astype(np.int64))
+
+
 def _jsonable(obj: Any) -> Any:
     """numpy scalars/arrays → lists and floats; inf/nan → strings JSON can hold."""
     if isinstance(obj, dict):

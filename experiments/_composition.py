@@ -35,18 +35,15 @@ from scipy import optimize, special
 import simquanta as sq
 from simquanta import plots
 from simquanta.analysis import theory
+from simquanta.analysis.stats import sem as sem  # re-exported: scripts call C.sem
 from simquanta.composition import CompositionGraph
+
+from _common import log_ints as log_ints  # re-exported: scripts call C.log_ints
 
 ALPHA = 0.5
 TAU = 5
 #: learn_step arrays are int64 (agents × K); simulate in chunks of at most this many bytes
 CHUNK_BYTES = 48 * 1024**2
-
-
-def log_ints(low: float, high: float, per_decade: int) -> np.ndarray:
-    """Distinct integers log-spaced from ``low`` to ``high``, ``per_decade`` per decade."""
-    n = int(round(per_decade * math.log10(high / low))) + 1
-    return np.unique(np.round(np.geomspace(low, high, n)).astype(np.int64))
 
 
 def zipf_quanta(n_quanta: int, **kwargs) -> sq.Quanta:
@@ -227,12 +224,6 @@ def count_distribution(prob: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- summaries
-
-
-def sem(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Standard error of the mean along ``axis`` (ddof = 1)."""
-    x = np.asarray(x, dtype=float)
-    return x.std(axis=axis, ddof=1) / math.sqrt(x.shape[axis])
 
 
 def transition_record(t) -> dict:

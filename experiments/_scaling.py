@@ -46,6 +46,9 @@ import numpy as np
 from scipy import integrate, special
 
 from simquanta.analysis.fit import PowerLawFit
+from simquanta.analysis.stats import sem
+
+from _common import log_ints as log_ints  # re-exported: scripts call S.log_ints
 
 # ------------------------------------------------------------------------------ Zipf sums
 
@@ -149,12 +152,6 @@ def tail_leak(x: float, n_quanta: int, alpha: float, tau: float,
 # --------------------------------------------------------------------------- grids, fits
 
 
-def log_ints(low: float, high: float, per_decade: int) -> np.ndarray:
-    """Distinct integers log-spaced from low to high, ``per_decade`` per decade."""
-    n = int(round(per_decade * math.log10(high / low))) + 1
-    return np.unique(np.round(np.geomspace(low, high, n)).astype(np.int64))
-
-
 def fit_record(fit: PowerLawFit, theory: float, *, sign: float = 1.0) -> dict[str, Any]:
     """JSON record of a power-law fit: exponent, 95 % CI, theory, window.
 
@@ -196,12 +193,6 @@ def by_value(per_agent: np.ndarray, n_values: int, replicates: int) -> np.ndarra
     arr = np.asarray(per_agent)
     arr = arr.reshape((n_values, replicates) + arr.shape[1:])
     return np.swapaxes(arr, 0, 1)
-
-
-def sem(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Standard error of the mean (ddof = 1)."""
-    x = np.asarray(x, dtype=float)
-    return x.std(axis=axis, ddof=1) / math.sqrt(x.shape[axis])
 
 
 def max_abs_z(sim: np.ndarray, expected: np.ndarray) -> float:

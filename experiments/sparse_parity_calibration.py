@@ -35,6 +35,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simquanta import plots  # noqa: E402
+from simquanta.analysis.stats import sem  # noqa: E402
+from simquanta.files import atomic_path  # noqa: E402
 from simquanta.sparse_parity import SparseParityTask, TrainingLog, n_params, train  # noqa: E402
 from simquanta.sparse_parity.calibrate import (  # noqa: E402
     CONVERGED_BITS,
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         logs = run_all(cfg)
         train_wall = time.perf_counter() - t0
         if cache:
-            with open(cache, "wb") as fh:
+            with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
                 pickle.dump((logs, train_wall), fh)
     grid = log_spaced_steps(steps, cfg["log_steps"])
 
@@ -298,12 +300,12 @@ def _log_axes(ax, x: bool = True, y: bool = True) -> None:
                 axis.set_minor_formatter(NullFormatter())
 
 
-def _log_band(ax, x, mean, sem, *, color, label=None, **kwargs) -> None:
+def _log_band(ax, x, mean, err, *, color, label=None, **kwargs) -> None:
     """plots.band for log axes: the lower edge is floored at mean/20, since a band through
     zero cannot be drawn on a log scale."""
-    lower = np.maximum(mean - plots.Z95 * sem, mean / 20)
+    lower = np.maximum(mean - plots.Z95 * err, mean / 20)
     ax.plot(x, mean, color=color, label=label, **kwargs)
-    ax.fill_between(x, lower, mean + plots.Z95 * sem, color=color, alpha=0.25, lw=0)
+    ax.fill_between(x, lower, mean + plots.Z95 * err, color=color, alpha=0.25, lw=0)
 
 
 def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, sim_counts,
@@ -367,8 +369,7 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
         i = widths.index(w)
         color = plots.PALETTE[j]
         s = sim_loss[:, i, 1:]
-        _log_band(ax, steps_x, s.mean(0), s.std(0, ddof=1) / math.sqrt(s.shape[0]),
-                  color=color, label=f"w = {w}")
+        _log_band(ax, steps_x, s.mean(0), sem(s), color=color, label=f"w = {w}")
         ax.plot(steps_x, net_curve[w][1:], "o", ms=2.2, color=color, mfc="none", mew=0.7)
     ax.plot([], [], "o", ms=2.5, color="0.3", mfc="none", label="networks")
     ax.plot([], [], "-", color="0.3", label="simulation")
@@ -409,10 +410,9 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
     ax = fig.add_subplot(bottom[1, 0])
     nn_w = np.array([n_params(cfg["n_tasks"], cfg["n_bits"], w) for w in widths], float)
     cnt = np.stack([counts[w] for w in widths], axis=1).astype(float)  # (S, W)
-    plots.band(ax, nn_w, sim_counts.mean(0), sim_counts.std(0, ddof=1)
-               / math.sqrt(sim_counts.shape[0]), color=plots.PALETTE[2], label="simulation")
-    yerr = (plots.Z95 * cnt.std(0, ddof=1) / math.sqrt(cnt.shape[0])
-            if cnt.shape[0] > 1 else None)
+    plots.band(ax, nn_w, sim_counts.mean(0), sem(sim_counts), color=plots.PALETTE[2],
+               label="simulation")
+    yerr = plots.Z95 * sem(cnt) if cnt.shape[0] > 1 else None
     ax.errorbar(nn_w, cnt.mean(0), yerr=yerr, fmt="o", ms=3, color=plots.PALETTE[0],
                 capsize=2, lw=0.8, label="networks (95 % CI)")
     nn = np.geomspace(nn_w.min(), nn_w.max(), 100)
@@ -428,14 +428,12 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
     # (j) best mean loss vs D
     ax = fig.add_subplot(bottom[1, 1])
     bm = best_mean
-    yerr = (plots.Z95 * bm.std(1, ddof=1) / math.sqrt(bm.shape[1]) if bm.shape[1] > 1
-            else None)
+    yerr = plots.Z95 * sem(bm, axis=1) if bm.shape[1] > 1 else None
     ax.errorbar(sizes, bm.mean(1), yerr=yerr, fmt="o", ms=3, color=plots.PALETTE[0],
                 capsize=2, lw=0.8, label="networks (95 % CI)")
     if sim_data is not None:
         sb = (1.0 - sim_data) @ p
-        _log_band(ax, sizes, sb.mean(0), sb.std(0, ddof=1) / math.sqrt(sb.shape[0]),
-                  color=plots.PALETTE[2], label="simulation")
+        _log_band(ax, sizes, sb.mean(0), sem(sb), color=plots.PALETTE[2], label="simulation")
     _log_axes(ax)
     ax.set_xlabel("training-set size D (samples)")
     ax.set_ylabel("best held-out loss (bits)")

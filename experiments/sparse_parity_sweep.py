@@ -32,7 +32,6 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import json  # noqa: E402
 import math  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -41,7 +40,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simquanta import plots  # noqa: E402
 from simquanta.analysis.fit import fit_power_law  # noqa: E402
+from simquanta.analysis.stats import sem  # noqa: E402
 from simquanta.analysis.theory import zipf_frequencies  # noqa: E402
+from simquanta.files import atomic_path  # noqa: E402
 from simquanta.sparse_parity.calibrate import (  # noqa: E402
     DataThresholdFit,
     StepLawFit,
@@ -241,11 +242,9 @@ def add_top_level(path: Path, results: dict[str, Any], details: dict[str, Any]) 
     for key in RESULT_KEYS:
         payload[key] = payload["results"][key]
     payload["details"] = _jsonable(details)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
         json.dump(payload, fh, indent=1)
         fh.write("\n")
-    os.replace(tmp, path)
 
 
 def make_figure(cfg, runs, results, details):
@@ -263,12 +262,12 @@ def make_figure(cfg, runs, results, details):
         for ax, x, y in ((axes[0, 0], r["n_of_w"], r["loss_n"]),
                          (axes[0, 1], r["ckpt"].astype(float), r["loss_s"]),
                          (axes[0, 2], sizes, r["loss_d"]), (axes[0, 3], sizes, r["n_d"])):
-            sem = y.std(0, ddof=1) / math.sqrt(y.shape[0]) if y.shape[0] > 1 else 0 * y[0]
+            err = sem(y)  # NaN for one run: no band
             mean = np.where(y.mean(0) > 0, y.mean(0), np.nan)  # log axes: hide zeros
             # A band through 0 cannot be drawn on log axes: floor its lower edge at mean/20.
             ax.plot(x, mean, color=colors[a], lw=1.0)
-            ax.fill_between(x, np.maximum(mean - plots.Z95 * sem, mean / 20),
-                            mean + plots.Z95 * sem, color=colors[a], alpha=0.25, lw=0)
+            ax.fill_between(x, np.maximum(mean - plots.Z95 * err, mean / 20),
+                            mean + plots.Z95 * err, color=colors[a], alpha=0.25, lw=0)
     labels = [("parameters N = 603·w + 2", "loss (bits)", "L vs N (at 10^5 steps)"),
               ("steps S (widest model)", "loss (bits)", "L vs S (B = 20 000)"),
               ("training-set size D (samples)", "best-checkpoint loss (bits)", "L vs D"),

@@ -4,14 +4,10 @@ Michaud, Liu, Girit & Tegmark (2023), "The Quantization Model of Neural Scaling"
 Use frequencies follow the paper's convention p_k ∝ k^−(α+1).
 """
 
-# Changes whenever some seed's results change (0.2.0: Marsaglia–Tsang Gamma on a ziggurat
-# normal in the events engine). Results, figure JSON and sweep cells record it, and a sweep
-# stored by another version is not resumed into.
-__version__ = "0.2.0"
-
-from .result import Result  # noqa: E402
-from .simulate import simulate  # noqa: E402
-from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation  # noqa: E402
+from ._version import __version__
+from .result import Result
+from .simulate import simulate
+from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
 
 __all__ = [
     "Dataset",

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from . import _version
+from .config import DEFAULTS
 from .kernels.codes import ACQUISITIONS, POLICIES
 
 SIMULATE_EXAMPLE = """example:
@@ -54,6 +55,13 @@ def _capacity_arg(text: str) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+def _default(key: str) -> str:
+    """'(default X)' from config.DEFAULTS, the one source of the run defaults."""
+    value = DEFAULTS[key]
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"(default {shown})"
+
+
 def _add_simulate(sub) -> None:
     p = sub.add_parser("simulate", help="simulate learners acquiring quanta",
                        description="Simulate learners acquiring quanta from sampled data "
@@ -61,17 +69,17 @@ def _add_simulate(sub) -> None:
                        epilog=SIMULATE_EXAMPLE,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
-    a("--n-quanta", type=int, metavar="K", help="number of quanta K (default 10000)")
+    a("--n-quanta", type=int, metavar="K", help=f"number of quanta K {_default('n_quanta')}")
     a("--alpha", type=float, metavar="A", help="Zipf exponent: p_k ∝ (k+offset)^-(A+1) "
-                                                "(default 0.5)")
-    a("--offset", type=float, metavar="O", help="Zipf–Mandelbrot offset (default 0)")
-    a("--tau", type=float, metavar="T", help="exposure threshold τ (default 5)")
+                                                f"{_default('alpha')}")
+    a("--offset", type=float, metavar="O", help=f"Zipf–Mandelbrot offset {_default('offset')}")
+    a("--tau", type=float, metavar="T", help=f"exposure threshold τ {_default('tau')}")
     a("--gamma", type=float, metavar="G",
       help="threshold family: steps to learn k ∝ p_k^-(1+G); τ becomes the smallest τ_k")
     a("--acquisition", choices=list(ACQUISITIONS),
-      help="dynamics family (default threshold): threshold, geometric, logistic "
-           "(continuous strength, Nam et al. 2024), resource (shared update budget, "
-           "Liu et al. 2025)")
+      help="dynamics family: threshold, geometric, logistic (continuous strength, Nam et "
+           "al. 2024), resource (shared update budget, Liu et al. 2025) "
+           f"{_default('acquisition')}")
     a("--eta", type=float, metavar="E",
       help="logistic: strength rate per exposure η > 0 (default 1)")
     a("--s0", type=float, metavar="S0",
@@ -81,18 +89,21 @@ def _add_simulate(sub) -> None:
     a("--speed-kappa", type=float, metavar="KAPPA",
       help="exponent kappa of the speed law (default 1; needs --speed-n0)")
     a("--capacity", type=_capacity_arg, metavar="N|inf",
-      help="capacity in cost units, inf, or a comma-separated list (one per agent)")
-    a("--policy", choices=list(POLICIES))
-    a("--batch-size", type=int, metavar="B", help="samples per step (default 100)")
+      help="capacity in cost units, inf, or a comma-separated list (one per agent) "
+           f"{_default('capacity')}")
+    a("--policy", choices=list(POLICIES), help=_default("policy"))
+    a("--batch-size", type=int, metavar="B", help=f"samples per step {_default('batch_size')}")
     regime = p.add_mutually_exclusive_group()
-    regime.add_argument("--steps", type=int, metavar="S", help="online steps (default 100000)")
+    regime.add_argument("--steps", type=int, metavar="S",
+                        help=f"online steps {_default('steps')}")
     regime.add_argument("--dataset-size", type=int, metavar="D",
                         help="multi-epoch: training-set size per agent")
     a("--epochs", type=int, metavar="E", help="epochs over the training set")
-    a("--agents", type=int, metavar="M", help="number of agents (default 64)")
-    a("--seed", type=int, metavar="SEED", help="root seed (default 0)")
-    a("--checkpoints", type=int, metavar="C", help="log-spaced checkpoints (default 40)")
-    a("--engine", choices=["exact", "events", "auto"], help="default auto")
+    a("--agents", type=int, metavar="M", help=f"number of agents {_default('agents')}")
+    a("--seed", type=int, metavar="SEED", help=f"root seed {_default('seed')}")
+    a("--checkpoints", type=int, metavar="C",
+      help=f"log-spaced checkpoints {_default('checkpoints')}")
+    a("--engine", choices=["exact", "events", "auto"], help=_default("engine"))
     a("--config", metavar="FILE.toml", help="read the same fields from a TOML file")
     a("--out", metavar="FILE", help="save the result (netCDF-4, opens with xarray)")
     a("--figure", metavar="FILE", help="write a loss-curve figure (.png/.pdf)")
@@ -107,8 +118,9 @@ _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    from .config import load_toml, simulation_from_config
+    from .config import simulation_from_config
     from .simulate import run
+    from .validation import load_toml
 
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
     flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}
@@ -139,14 +151,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
                    if "." in args.figure else ("png",))
     summary = result.summary_dict()
     if graph is not None:
-        values, names = graph.evaluate(result.leaf_values(), all_nodes=True)
-        mean = values.mean(axis=0)
-        sem = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0]) if values.shape[0] > 1 \
-            else np.zeros_like(mean)
-        summary["tasks"] = {name: {"mean": mean[:, i].tolist(), "sem": sem[:, i].tolist()}
-                            for i, name in enumerate(names)}
+        curves = graph.task_curves(result.leaf_values(), all_nodes=True)
+        summary["tasks"] = {name: {"mean": mean.tolist(), "sem": err.tolist()}
+                            for name, (mean, err) in curves.items()}
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(_null_non_finite(summary)))
     else:
         _print_summary(result)
         for name, curve in summary.get("tasks", {}).items():
@@ -155,6 +164,17 @@ def _run_simulate(args: argparse.Namespace) -> int:
             if path:
                 print(f"wrote {path}")
     return 0
+
+
+def _null_non_finite(obj: Any) -> Any:
+    """NaN/inf → null, so --json prints standard JSON (a one-agent run has NaN errors)."""
+    if isinstance(obj, dict):
+        return {k: _null_non_finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_null_non_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _print_summary(result) -> None:
@@ -214,9 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="simquanta", description="Simulate the quantization model of "
                      "neural scaling (Michaud et al. 2023), agent by agent.",
                      epilog=MAIN_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
-
-    parser.add_argument("--version", action="version", version=f"simquanta {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"simquanta {_version.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_simulate(sub)
     _add_experiments(sub)

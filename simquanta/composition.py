@@ -61,7 +61,6 @@ import json
 import math
 import os
 import re
-import sys
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -71,14 +70,11 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from simquanta.analysis.stats import sem
 from simquanta.files import atomic_path
 from simquanta.kernels.codes import COMPOSITION_RULES, code_of
 from simquanta.kernels.compose import evaluate_compiled
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
+from simquanta.validation import invalid, load_toml
 
 __all__ = [
     "FORMAT",
@@ -548,23 +544,22 @@ class CompositionGraph:
         learned: np.ndarray,
         chance: float | np.ndarray | None = None,
         learned_score: float | np.ndarray | None = None,
+        *,
+        all_nodes: bool = False,
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per task: (mean, standard error) over the first axis (agents) of :meth:`evaluate`.
+        """Per task (every inner node with ``all_nodes``): (mean, standard error) over the
+        first axis (agents) of :meth:`evaluate`.
 
         ``learned`` has shape (agents, ..., K); each returned array has shape (...).
-        SEM = std(ddof=1) / sqrt(agents); it is NaN for a single agent.
+        Standard error: :func:`simquanta.analysis.stats.sem` (NaN for a single agent).
         """
         learned = np.asarray(learned)
         if learned.ndim < 2:
-            raise ValueError("task_curves needs learned of shape (agents, ..., K)")
-        values, names = self.evaluate(learned, chance, learned_score)
-        n = values.shape[0]
+            raise invalid("learned", learned.shape, "task_curves needs shape (agents, ..., K)")
+        values, names = self.evaluate(learned, chance, learned_score, all_nodes=all_nodes)
         mean = values.mean(axis=0)
-        if n > 1:
-            sem = values.std(axis=0, ddof=1) / math.sqrt(n)
-        else:
-            sem = np.full_like(mean, np.nan)
-        return {name: (mean[..., i], sem[..., i]) for i, name in enumerate(names)}
+        err = sem(values)
+        return {name: (mean[..., i], err[..., i]) for i, name in enumerate(names)}
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
@@ -667,15 +662,19 @@ class CompositionGraph:
         suffix = path.suffix.lower()
         if suffix not in (".toml", ".json"):
             raise ValueError(f"{path}: unknown graph file type {suffix!r} (use .toml or .json)")
-        try:
-            if suffix == ".toml":
-                with open(path, "rb") as fh:
-                    data = tomllib.load(fh)
-            else:
+        if suffix == ".toml":
+            data = load_toml(path, "graph")  # names the file (and the line of a syntax error)
+        else:
+            try:
                 with open(path, encoding="utf-8") as fh:
                     data = json.load(fh)
+            except FileNotFoundError:
+                raise invalid("graph", str(path), "file not found") from None
+            except ValueError as exc:
+                raise invalid("graph", str(path), f"JSON syntax error: {exc}") from None
+        try:
             return cls.from_dict(data)
-        except ValueError as exc:  # syntax errors of both parsers are ValueErrors too
+        except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -10,55 +10,87 @@ A config is one flat table whose keys are the CLI flags with underscores:
 
 plus the API-only keys listed in ``KEYS``. Unknown keys and wrong types are refused with
 the key's name.
+
+Defaults: ``DEFAULTS`` is the one source of the run-config defaults (``simquanta simulate``,
+``--config`` files, a sweep's ``[base]``); the CLI's ``--help`` reads it. They describe a
+demonstration run (64 agents, K = 10⁴, τ = 5, 10⁵ steps of 100 samples) and deliberately
+differ from the Python constructors' defaults (``Quanta(tau=1)``: the bare model, one
+exposure learns; ``Online(batch_size=1)``; ``Simulation(agents=1)``), which belong to the
+spec classes. With ``fill_defaults=False`` only the constructors' defaults apply.
 """
 
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation, invalid
+from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
+from .validation import invalid, is_integer, is_number, load_toml
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+__all__ = ["DEFAULTS", "KEYS", "load_toml", "simulation_from_config"]
 
-_NUMBER = "a number"
-_LIST_OR_NUMBER = "a number or a list of numbers"
-#: key → human description of the accepted type (used in error messages)
-KEYS: dict[str, str] = {
-    "n_quanta": "an integer",
+
+class _Kind(str):
+    """A type as the messages describe it ("an integer"), carrying its own check."""
+
+    check: Callable[[Any], bool]
+
+    def __new__(cls, description: str, check: Callable[[Any], bool]) -> _Kind:
+        kind = super().__new__(cls, description)
+        kind.check = check
+        return kind
+
+
+def _list_of(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, list) and all(check(x) for x in v)
+
+
+def _number_or_inf(value: Any) -> bool:
+    return is_number(value) or value == "inf"
+
+
+_INTEGER = _Kind("an integer", is_integer)
+_NUMBER = _Kind("a number", is_number)
+_STRING = _Kind("a string", lambda v: isinstance(v, str))
+_BOOL = _Kind("true or false", lambda v: isinstance(v, bool))
+_LIST_OR_NUMBER = _Kind("a number or a list of numbers",
+                        lambda v: is_number(v) or _list_of(is_number)(v))
+#: key → the accepted type (its text is what error messages say)
+KEYS: dict[str, _Kind] = {
+    "n_quanta": _INTEGER,
     "alpha": _NUMBER,
     "offset": _NUMBER,
-    "frequencies": "a list of numbers",
+    "frequencies": _Kind("a list of numbers", _list_of(is_number)),
     "learned_loss": _LIST_OR_NUMBER,
     "unlearned_loss": _LIST_OR_NUMBER,
     "cost": _LIST_OR_NUMBER,
     "tau": _LIST_OR_NUMBER,
     "gamma": _NUMBER,
-    "capacity": 'a number, "inf", or a list of numbers',
-    "acquisition": "a string",
-    "policy": "a string",
+    "capacity": _Kind('a number, "inf", or a list of numbers',
+                      lambda v: _number_or_inf(v) or _list_of(_number_or_inf)(v)),
+    "acquisition": _STRING,
+    "policy": _STRING,
     "eta": _NUMBER,
     "s0": _NUMBER,
     "speed_n0": _NUMBER,
     "speed_kappa": _NUMBER,
-    "prerequisites": "a table with edges, mode and factor",
-    "batch_size": "an integer",
-    "steps": "an integer",
-    "dataset_size": "an integer",
-    "epochs": "an integer",
-    "agents": "an integer",
-    "seed": "an integer",
-    "checkpoints": "an integer or a list of integers",
-    "engine": "a string",
-    "record_learn_steps": "true or false",
-    "record_learned_sets": "true or false",
-    "record_strength": "true or false",
-    "first_agent": "an integer",
+    "prerequisites": _Kind("a table with edges, mode and factor",
+                           lambda v: isinstance(v, dict) and set(v) <= {"edges", "mode",
+                                                                         "factor"}),
+    "batch_size": _INTEGER,
+    "steps": _INTEGER,
+    "dataset_size": _INTEGER,
+    "epochs": _INTEGER,
+    "agents": _INTEGER,
+    "seed": _INTEGER,
+    "checkpoints": _Kind("an integer or a list of integers",
+                         lambda v: is_integer(v) or _list_of(is_integer)(v)),
+    "engine": _STRING,
+    "record_learn_steps": _BOOL,
+    "record_learned_sets": _BOOL,
+    "record_strength": _BOOL,
+    "first_agent": _INTEGER,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -78,36 +110,13 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+#: keys that may be null (unset) in a config
+_NULLABLE = ("frequencies", "gamma", "prerequisites", "eta", "s0", "speed_n0", "speed_kappa")
 
 
 def _check_type(key: str, value: Any) -> None:
     kind = KEYS[key]
-    ok = True
-    if value is None:
-        ok = key in ("frequencies", "gamma", "prerequisites", "eta", "s0", "speed_n0",
-                     "speed_kappa")
-    elif kind == "an integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == _NUMBER:
-        ok = _is_number(value)
-    elif kind == "a string":
-        ok = isinstance(value, str)
-    elif kind == "true or false":
-        ok = isinstance(value, bool)
-    elif kind in (_LIST_OR_NUMBER, "a list of numbers"):
-        is_list = isinstance(value, list) and all(_is_number(v) for v in value)
-        ok = is_list or (kind == _LIST_OR_NUMBER and _is_number(value))
-    elif key == "capacity":
-        ok = (_is_number(value) or value == "inf"
-              or (isinstance(value, list) and all(_is_number(v) or v == "inf" for v in value)))
-    elif key == "checkpoints":
-        ok = (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, list) and all(isinstance(v, int) for v in value))
-    elif key == "prerequisites":
-        ok = isinstance(value, dict) and set(value) <= {"edges", "mode", "factor"}
-    if not ok:
+    if not (key in _NULLABLE if value is None else kind.check(value)):
         raise invalid(key, value, f"must be {kind}")
 
 
@@ -137,39 +146,27 @@ def simulation_from_config(config: dict[str, Any], *, fill_defaults: bool = True
     quanta = Quanta(**{k: cfg[k] for k in (
         "n_quanta", "alpha", "offset", "frequencies", "learned_loss", "unlearned_loss", "cost",
         "tau", "gamma") if k in cfg})
+    # Keys the config leaves unset take the spec classes' own defaults (see module docstring).
     prereq = cfg.get("prerequisites")
     learner = Learner(
-        capacity=_capacity(cfg.get("capacity", "inf")),
-        acquisition=cfg.get("acquisition", "threshold"),
-        policy=cfg.get("policy", "reject"),
+        **{k: cfg[k] for k in ("acquisition", "policy", "eta", "s0", "speed_n0", "speed_kappa")
+           if k in cfg},
+        **({"capacity": _capacity(cfg["capacity"])} if "capacity" in cfg else {}),
         prerequisites=None if prereq is None else Prerequisites(
             edges=[tuple(e) for e in prereq.get("edges", [])],
-            mode=prereq.get("mode", "block"), factor=prereq.get("factor", 0.1)),
-        **{k: cfg[k] for k in ("eta", "s0", "speed_n0", "speed_kappa") if k in cfg},
+            **{k: prereq[k] for k in ("mode", "factor") if k in prereq}),
     )
-    batch = cfg.get("batch_size", 1)
+    batch = {"batch_size": cfg["batch_size"]} if "batch_size" in cfg else {}
     if "dataset_size" in cfg:
-        data: Online | Dataset = Dataset(size=cfg["dataset_size"], epochs=cfg.get("epochs", 1),
-                                         batch_size=batch)
+        data: Online | Dataset = Dataset(size=cfg["dataset_size"], **batch,
+                                         **{k: cfg[k] for k in ("epochs",) if k in cfg})
     else:
         if "epochs" in cfg:
             raise invalid("epochs", cfg["epochs"], "only applies with dataset_size")
-        data = Online(steps=cfg["steps"], batch_size=batch)
+        data = Online(steps=cfg["steps"], **batch)
     return Simulation(
         quanta=quanta, learner=learner, data=data,
         **{k: cfg[k] for k in ("agents", "seed", "checkpoints", "engine", "record_learn_steps",
                                "record_learned_sets", "record_strength", "first_agent")
            if k in cfg},
     )
-
-
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config file; syntax errors become ValueError naming the file and line."""
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise invalid("config", str(path), "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"config = {str(path)!r} is invalid: {exc}") from None

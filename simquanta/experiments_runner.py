@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .specs import invalid
+from .validation import invalid
 
 
 def experiments_dir() -> Path:

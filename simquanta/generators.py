@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simquanta.composition import RULES, CompositionGraph
+from simquanta.validation import check_choice, check_int, invalid
 
 __all__ = ["chain", "hierarchy", "monogenic", "polygenic", "skill_text", "tree", "tuples"]
 
@@ -21,15 +22,13 @@ Seed = int | np.random.Generator | None
 
 
 def _check_count(name: str, value: int, low: int = 1) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_int(name, value, low)
 
 
 def _check_rule(rule: str, k: int | None) -> None:
-    if rule not in RULES:
-        raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULES)}")
+    check_choice("rule", rule, RULES)
     if rule == "k_of_n" and k is None:
-        raise ValueError("rule k_of_n needs k")
+        raise invalid("k", k, "rule k_of_n needs k")
 
 
 def chain(
@@ -46,9 +45,9 @@ def chain(
     length = n_quanta if length is None else length
     _check_count("length", length)
     if length > n_quanta:
-        raise ValueError(f"length={length} exceeds n_quanta={n_quanta}")
+        raise invalid("length", length, f"must be <= n_quanta = {n_quanta}")
     if rule == "k_of_n":
-        raise ValueError("chain does not take rule k_of_n (use all or any)")
+        raise invalid("rule", rule, "chain does not take k_of_n (use all or any)")
     _check_rule(rule, None)
     order = np.random.default_rng(seed).permutation(n_quanta)[:length]
     g = CompositionGraph(description=f"chain of {length} quanta ({rule})")
@@ -81,7 +80,8 @@ def tree(
     n_quanta = n_leaves if n_quanta is None else n_quanta
     _check_count("n_quanta", n_quanta)
     if n_quanta < n_leaves:
-        raise ValueError(f"a tree with fan_in={fan_in}, depth={depth} needs {n_leaves} quanta")
+        raise invalid("n_quanta", n_quanta, f"a tree with fan_in = {fan_in}, depth = {depth} "
+                                            f"needs {n_leaves} quanta")
     leaves = np.random.default_rng(seed).choice(n_quanta, size=n_leaves, replace=False)
     kk = k if rule == "k_of_n" else None
     g = CompositionGraph(description=f"{fan_in}-ary tree of depth {depth} ({rule})")
@@ -116,22 +116,22 @@ def hierarchy(
     _check_count("fan_in", fan_in)
     sizes = list(layer_sizes)
     if not sizes:
-        raise ValueError("layer_sizes must not be empty")
+        raise invalid("layer_sizes", layer_sizes, "must not be empty")
     for size in sizes:
         _check_count("layer size", size)
     layer_rules = [rules] * len(sizes) if isinstance(rules, str) else list(rules)
     if len(layer_rules) != len(sizes):
-        raise ValueError(f"{len(layer_rules)} rules for {len(sizes)} layers")
+        raise invalid("rules", layer_rules, f"must give one rule per layer ({len(sizes)})")
     for rule in layer_rules:
         _check_rule(rule, k)
     below_sizes = [n_quanta] + sizes[:-1]
     for level, (size, n_below) in enumerate(zip(sizes, below_sizes, strict=True), start=1):
         if fan_in > n_below:
-            raise ValueError(f"layer {level}: fan_in={fan_in} exceeds the {n_below} nodes below")
+            raise invalid("fan_in", fan_in, f"layer {level}: must be <= the {n_below} nodes "
+                                            "below")
         if level > 1 and size * fan_in < n_below:
-            raise ValueError(
-                f"layer {level}: {size} nodes x fan_in {fan_in} cannot cover {n_below} nodes below"
-            )
+            raise invalid("fan_in", fan_in, f"layer {level}: {size} nodes x fan_in {fan_in} "
+                                            f"cannot cover {n_below} nodes below")
     rng = np.random.default_rng(seed)
     g = CompositionGraph(description=f"hierarchy {sizes} over {n_quanta} quanta, fan-in {fan_in}")
     below: list[int | str] = list(range(n_quanta))
@@ -174,13 +174,13 @@ def skill_text(
     _check_count("n_texts", n_texts)
     _check_count("k", k)
     if k > n_quanta:
-        raise ValueError(f"k={k} exceeds n_quanta={n_quanta}")
+        raise invalid("k", k, f"must be <= n_quanta = {n_quanta}")
     if p is not None:
         p = np.asarray(p, dtype=np.float64)
         if p.shape != (n_quanta,) or not np.all(np.isfinite(p)) or np.any(p < 0):
-            raise ValueError(f"p must hold {n_quanta} finite non-negative probabilities")
+            raise invalid("p", p, f"must hold {n_quanta} finite non-negative probabilities")
         if np.count_nonzero(p) < k:
-            raise ValueError(f"p has fewer than k={k} non-zero entries")
+            raise invalid("p", p, f"must have at least k = {k} non-zero entries")
         p = p / p.sum()
     rng = np.random.default_rng(seed)
     g = CompositionGraph(description=f"skill-text graph: {n_texts} texts x {k} of {n_quanta}")
@@ -202,7 +202,7 @@ def monogenic(n_quanta: int, n_tasks: int | None = None, *, seed: Seed = None) -
     else:
         _check_count("n_tasks", n_tasks)
         if n_tasks > n_quanta:
-            raise ValueError(f"n_tasks={n_tasks} exceeds n_quanta={n_quanta}")
+            raise invalid("n_tasks", n_tasks, f"must be <= n_quanta = {n_quanta}")
         chosen = np.sort(np.random.default_rng(seed).choice(n_quanta, n_tasks, replace=False))
     g = CompositionGraph(description=f"{len(chosen)} monogenic tasks")
     for q in chosen:
@@ -219,7 +219,7 @@ def polygenic(n_quanta: int, n_tasks: int, m: int, *, seed: Seed = None) -> Comp
     _check_count("n_tasks", n_tasks)
     _check_count("m", m)
     if m > n_quanta:
-        raise ValueError(f"m={m} exceeds n_quanta={n_quanta}")
+        raise invalid("m", m, f"must be <= n_quanta = {n_quanta}")
     rng = np.random.default_rng(seed)
     g = CompositionGraph(description=f"{n_tasks} polygenic tasks (mean of {m} quanta)")
     for i in range(n_tasks):
@@ -238,7 +238,8 @@ def tuples(n_quanta: int, n_tasks: int, t: int, *, seed: Seed = None) -> Composi
     _check_count("t", t)
     total = math.comb(n_quanta, t)
     if n_tasks > total:
-        raise ValueError(f"only C({n_quanta}, {t}) = {total} distinct {t}-tuples exist")
+        raise invalid("n_tasks", n_tasks, f"must be <= C({n_quanta}, {t}) = {total}, the "
+                                          f"number of distinct {t}-tuples")
     rng = np.random.default_rng(seed)
     if total <= 4 * n_tasks:
         # Dense request: rejection sampling would stall, so enumerate and pick.

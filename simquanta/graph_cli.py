@@ -21,6 +21,7 @@ from pathlib import Path
 import networkx as nx
 
 from simquanta.composition import RULES, CompositionGraph, quantum_label
+from simquanta.files import atomic_path
 
 __all__ = ["add_graph_parser", "draw_graph", "run_graph"]
 
@@ -63,10 +64,7 @@ def add_graph_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 def run_graph(args: argparse.Namespace) -> int:
     """Run a ``graph`` subcommand; 0 on success, 2 (and one ``error:`` line) on bad input."""
-    if args.graph_command != "show":
-        print(f"error: unknown graph command {args.graph_command!r}", file=sys.stderr)
-        return 2
-    try:
+    try:  # argparse admits only "show" as args.graph_command
         graph = CompositionGraph.load(args.file)
         if args.n_quanta is not None:
             graph.validate(args.n_quanta)
@@ -182,4 +180,6 @@ def draw_graph(graph: CompositionGraph, path: Path | str) -> None:
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".").lower() or "png")

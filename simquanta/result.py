@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _version
+from .analysis.stats import sem
 from .files import atomic_path
 
 
@@ -24,10 +26,8 @@ def package_versions() -> dict[str, str]:
     import networkx
     import numba
 
-    from . import __version__
-
     return {
-        "simquanta": __version__,
+        "simquanta": _version.__version__,
         "numpy": np.__version__,
         "numba": numba.__version__,
         "networkx": networkx.__version__,
@@ -94,7 +94,7 @@ class Result:
 
     @property
     def loss_sem(self) -> np.ndarray:
-        return _sem(self.loss)
+        return sem(self.loss)
 
     @property
     def learned_mean(self) -> np.ndarray:
@@ -102,7 +102,7 @@ class Result:
 
     @property
     def learned_sem(self) -> np.ndarray:
-        return _sem(self.learned.astype(float))
+        return sem(self.learned)
 
     def learned_mask(self) -> np.ndarray:
         """bool[agents, C, K]: quantum learned at each checkpoint.
@@ -227,10 +227,3 @@ class Result:
             "versions": self.versions,
         }
 
-
-def _sem(x: np.ndarray) -> np.ndarray:
-    """Standard error of the mean over axis 0 (ddof = 1; 0 for a single agent)."""
-    n = x.shape[0]
-    if n < 2:
-        return np.zeros(x.shape[1:])
-    return x.std(axis=0, ddof=1) / np.sqrt(n)

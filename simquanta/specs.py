@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .kernels import codes
+from .validation import as_float_array, check_choice, check_int, check_real, invalid
 
 ACQUISITIONS = tuple(codes.ACQUISITIONS)
 POLICIES = tuple(codes.POLICIES)
@@ -29,51 +30,6 @@ ENGINES = ("exact", "events", "auto")
 LEARN_STEPS_MAX_BYTES = 2 * 1024**3
 
 ArrayLike = float | Sequence[float] | np.ndarray
-
-
-def invalid(field_name: str, value: Any, allowed: str) -> ValueError:
-    """The one error format of simquanta: field, offending value, what is allowed."""
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return ValueError(f"{field_name} = {shown} is invalid: {allowed}")
-
-
-def check_int(field_name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise invalid(field_name, value, f"must be an integer >= {minimum}")
-    if value < minimum:
-        raise invalid(field_name, value, f"must be an integer >= {minimum}")
-    return int(value)
-
-
-def check_real(field_name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
-               low_open: bool = False, allow_inf: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise invalid(field_name, value, "must be a real number")
-    value = float(value)
-    if math.isnan(value) or (math.isinf(value) and not allow_inf):
-        raise invalid(field_name, value, "must be finite")
-    if value < low or (low_open and value == low) or value > high:
-        bracket = "(" if low_open else "["
-        raise invalid(field_name, value, f"must lie in {bracket}{low}, {high}]")
-    return value
-
-
-def check_choice(field_name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise invalid(field_name, value, f"must be one of {', '.join(choices)}")
-    return value
-
-
-def as_float_array(field_name: str, value: Any) -> np.ndarray:
-    """``np.asarray(value, float)`` with our error format instead of numpy's."""
-    try:
-        if isinstance(value, (str, bytes, dict)):
-            raise TypeError
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise invalid(field_name, value, "must be a number or a list of numbers") from None
 
 
 def _per_quantum(field_name: str, value: ArrayLike, n_quanta: int, *, low: float,

@@ -9,8 +9,7 @@ The main CLI wires these in with::
 
 Bad input (sweep file, options, output directory) prints one line ``error: ...`` on stderr
 and returns 2; a failure while cells run returns 1 (finished cells stay on disk, and a
-rerun computes only the rest). ``python -m simquanta.sweep_cli`` runs the main CLI with
-these subcommands added, for use before cli.py wires them.
+rerun computes only the rest).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 SWEEP_EXAMPLE = """examples:
@@ -59,7 +57,8 @@ def add_sweep_parsers(subparsers: argparse._SubParsersAction) -> None:
         description="Run every missing cell of a sweep (grid × replicate seeds), writing each "
                     "as it finishes, then merge them into one labeled dataset.",
         epilog=SWEEP_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE.toml", help="sweep file (see simquanta/sweep.py)")
+    p.add_argument("file", metavar="FILE.toml",
+                   help="sweep file (format: simquanta/sweep/__init__.py)")
     p.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes",
                    help="serial: this process; processes: a local process pool (default); "
                         "dask: a Dask cluster (pip install \"simquanta[dask]\")")
@@ -163,30 +162,3 @@ def run_info_command(args: argparse.Namespace) -> int:
         return _fail(_first_line(exc))
     print(json.dumps(info) if args.json else _format_info(info))
     return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """``simquanta.cli.build_parser()`` with ``sweep`` and ``info`` added if it lacks them."""
-    from .cli import build_parser as cli_parser
-
-    parser = cli_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "sweep" not in sub.choices:
-        add_sweep_parsers(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: sweep/info here, everything else through ``simquanta.cli.main``."""
-    args = build_parser().parse_args(argv)
-    if args.command == "sweep":
-        return run_sweep_command(args)
-    if args.command == "info":
-        return run_info_command(args)
-    from .cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

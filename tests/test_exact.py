@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from simquanta import Dataset, Learner, Online, Prerequisites, Quanta, Result, Simulation
+from simquanta.analysis.theory import dataset_unlearned_prob, expected_loss
 from simquanta.kernels.random import agent_states, bounded_int, geometric_trials, next_u64
 from simquanta.kernels.sampling import alias_draw, build_alias_table
 from simquanta.simulate import run, simulate
@@ -187,14 +188,9 @@ def test_kernel_matches_naive_user_frequencies(policy, data, seed):
 
 # ------------------------------------------------------------------ closed forms
 
-try:  # written in parallel by another engineer; fall back to a local closed form
-    from simquanta.analysis.theory import dataset_unlearned_prob, expected_loss
-except ImportError:  # pragma: no cover
-    dataset_unlearned_prob = expected_loss = None
-
-
 def _local_dataset_unlearned(n, size, p, tau, acquisition):
-    """P(unlearned), (C, K). n = e·D + m; the first m shuffled positions hold H ~ Bin(m, p)
+    """P(unlearned), (C, K), derived here independently of analysis.theory (the test below
+    checks one against the other). n = e·D + m; the first m shuffled positions hold H ~ Bin(m, p)
     and the rest R ~ Bin(D − m, p), independent (iid set, independent shuffle); exposures
     X = e·D_k + H = (e+1)H + eR. Threshold: P(Bin(min(n, D), p) < c). Geometric:
     P(D_k < c) + E[r^X] − Σ_{h+j<c} P(H=h)P(R=j) r^((e+1)h + ej), r = 1 − 1/τ."""
@@ -218,9 +214,7 @@ def unlearned_prob(result: Result, p, tau, acquisition, dataset_size=None):
         if acquisition == "threshold":
             return stats.binom.cdf(c - 1, n, p)
         return (1.0 - p / tau) ** n
-    if dataset_unlearned_prob is not None:
-        return dataset_unlearned_prob(result.samples, dataset_size, p, tau, acquisition)
-    return _local_dataset_unlearned(result.samples, dataset_size, p, tau, acquisition)
+    return dataset_unlearned_prob(result.samples, dataset_size, p, tau, acquisition)
 
 
 def assert_matches_theory(result: Result, p, prob):
@@ -231,10 +225,7 @@ def assert_matches_theory(result: Result, p, prob):
     value (empirical SE 0) is not held to 1e-3 against a small but nonzero expectation.
     """
     n_agents = result.n_agents
-    if expected_loss is not None:
-        loss_theory = np.asarray(expected_loss(prob, p))
-    else:  # pragma: no cover
-        loss_theory = prob @ p
+    loss_theory = np.asarray(expected_loss(prob, p))
     learned_theory = (1.0 - prob).sum(axis=1)
     var = prob * (1.0 - prob)
     loss_se = np.maximum(result.loss_sem, np.sqrt(var @ p**2 / n_agents))
@@ -281,7 +272,6 @@ def test_done_when_runs_match_theory(regime, acquisition):
                                                            acquisition, size))
 
 
-@pytest.mark.skipif(dataset_unlearned_prob is None, reason="analysis.theory not available")
 @pytest.mark.parametrize("acquisition", ["threshold", "geometric"])
 def test_local_dataset_closed_form_agrees_with_theory_module(acquisition):
     p = Quanta(40, alpha=0.5).p

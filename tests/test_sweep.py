@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simquanta
-import simquanta.sweep as sweep_module
+from simquanta.cli import build_parser, main
 from simquanta.sweep import (
     CELLS,
     FORMAT,
@@ -41,7 +41,6 @@ from simquanta.sweep import (
     sweep_info,
     to_table,
 )
-from simquanta.sweep_cli import build_parser, run_info_command, run_sweep_command
 
 BASE = """
 [base]
@@ -71,9 +70,8 @@ def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
 
 
 def cli(argv: list[str]) -> int:
-    """Parse with the main CLI parser (+ sweep/info) and dispatch like cli.main would."""
-    args = build_parser().parse_args(argv)
-    return run_sweep_command(args) if args.command == "sweep" else run_info_command(args)
+    """The ``simquanta`` command line (sweep and info are its subcommands)."""
+    return main(argv)
 
 
 def arrays(ds: xr.Dataset) -> dict[str, bytes]:
@@ -348,8 +346,8 @@ def test_cells_of_another_simquanta_version_are_not_resumed(tmp_path, monkeypatc
     not be merged with stored ones."""
     path = write(tmp_path, GRID)
     run_sweep(path, executor="serial", progress=False)
-    for module in (simquanta, sweep_module):  # as if another version were installed
-        monkeypatch.setattr(module, "__version__", "999.0")
+    # as if another version were installed
+    monkeypatch.setattr(simquanta._version, "__version__", "999.0")
     with pytest.raises(ValueError, match=r"spec changed .*simquanta changed from "
                                          r"'?[0-9.]+'? to '?999\.0'?.*--force"):
         run_sweep(path, executor="serial", progress=False)
@@ -368,7 +366,7 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     path = write(tmp_path, text)
     cells = tmp_path / "out" / CELLS
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simquanta.sweep_cli", "sweep", str(path),
+        [sys.executable, "-m", "simquanta.cli", "sweep", str(path),
          "--executor", "processes", "--workers", "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

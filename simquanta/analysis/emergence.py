@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from .stats import percentile_ci, sem
+
 __all__ = [
     "EMERGENT_WIDTH_DECADES",
     "Band",
@@ -218,7 +220,7 @@ def mean_band(
         raise ValueError(f"n_boot must be a non-negative int, got {n_boot!r}")
     n = curves.shape[0]
     mean = curves.mean(axis=0)
-    sem = curves.std(axis=0, ddof=1) / math.sqrt(n)
+    err = sem(curves)
     z = float(ndtri(0.5 + level / 2.0))
     boot_lower = boot_upper = None
     if n_boot:
@@ -227,6 +229,5 @@ def mean_band(
         # materialising n_boot copies of the data.
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)
         means = (counts @ curves.reshape(n, -1) / n).reshape((n_boot,) + mean.shape)
-        q = [50.0 * (1.0 - level), 50.0 * (1.0 + level)]
-        boot_lower, boot_upper = np.percentile(means, q, axis=0)
-    return Band(mean, sem, mean - z * sem, mean + z * sem, boot_lower, boot_upper)
+        boot_lower, boot_upper = percentile_ci(means, level)
+    return Band(mean, err, mean - z * err, mean + z * err, boot_lower, boot_upper)

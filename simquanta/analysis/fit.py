@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .stats import percentile_ci, resample_counts
+
 __all__ = ["PowerLawFit", "fit_power_law"]
 
 
@@ -70,14 +72,6 @@ def _n_distinct_x(x_ids: NDArray[np.int64], n_ids: int, w: NDArray[np.float64]) 
     rows = np.broadcast_to(np.arange(w.shape[0])[:, None], w.shape)
     occupied[rows[w > 0], np.broadcast_to(x_ids, w.shape)[w > 0]] = True
     return occupied.sum(1)
-
-
-def _resample_counts(rng: np.random.Generator, n_boot: int, size: int) -> NDArray[np.float64]:
-    """(n_boot, size) multiplicities of a with-replacement resample of ``size`` items."""
-    idx = rng.integers(0, size, size=(n_boot, size))
-    counts = np.zeros((n_boot, size))
-    np.add.at(counts, (np.arange(n_boot)[:, None], idx), 1.0)
-    return counts
 
 
 def fit_power_law(
@@ -147,23 +141,19 @@ def fit_power_law(
     boot = np.full(n_boot, np.nan)
     if n_boot > 0:
         if ya.ndim == 1:
-            w = _resample_counts(rng, n_boot, lx.size)
+            w = resample_counts(rng, n_boot, lx.size)
             ly = np.log(curve[use] - offset)
         else:
             # Mean of resampled agents = counts @ y / n_agents; a point whose resampled mean
             # drops to <= offset is left out of that replicate only.
-            counts = _resample_counts(rng, n_boot, ya.shape[0])
+            counts = resample_counts(rng, n_boot, ya.shape[0])
             means = counts @ ya[:, use] / ya.shape[0] - offset
             w = (means > 0).astype(np.float64)
             ly = np.log(np.where(means > 0, means, 1.0))
         ok = _n_distinct_x(x_ids, n_ids, w) >= 2
         with np.errstate(divide="ignore", invalid="ignore"):
             boot[ok] = -_weighted_line(lx, ly, w)[0][ok]
-    if np.any(np.isfinite(boot)):
-        tail = (1.0 - ci) / 2.0
-        ci_low, ci_high = np.nanquantile(boot, [tail, 1.0 - tail])
-    else:
-        ci_low = ci_high = math.nan
+    ci_low, ci_high = percentile_ci(boot, ci)  # NaN when no replicate defines a slope
 
     return PowerLawFit(
         exponent=float(-slope),

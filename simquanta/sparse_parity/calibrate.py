@@ -57,7 +57,9 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize, special
 
-from ..specs import Quanta, check_int, check_real, invalid
+from ..analysis.stats import bootstrap, bootstrap_se, percentile_ci
+from ..specs import Quanta
+from ..validation import check_int, check_real, invalid
 
 __all__ = [
     "CapacityFit",
@@ -265,18 +267,17 @@ def fit_step_law(p: np.ndarray, lo: np.ndarray, hi: np.ndarray, batch_size: int,
         return np.array([(c + math.log(batch_size)) / math.log(10.0), s - 1.0, sigma])
 
     point = summary(theta)
-    rng = np.random.default_rng(seed)
-    boots = []
     start = np.concatenate([theta, [0.0]])[:3]
-    for _ in range(n_boot):
-        cols = rng.integers(0, p.size, size=p.size)
+
+    def replicate(cols: np.ndarray) -> np.ndarray | None:
         if not np.any(np.isfinite(hi2[:, cols])) or np.ptp(p[cols]) == 0:
-            continue  # nothing converged or one frequency only: no slope to fit
-        boots.append(summary(fit(cols, chosen, start)[0]))
-    boots_arr = np.array(boots) if boots else np.full((1, 3), np.nan)
-    tail = 100 * (1 - ci) / 2
-    lo_q, hi_q = np.nanpercentile(boots_arr, [tail, 100 - tail], axis=0)
-    se = np.nanstd(boots_arr, axis=0, ddof=1) if len(boots) > 1 else np.full(3, np.nan)
+            return None  # nothing converged or one frequency only: no slope to fit
+        return summary(fit(cols, chosen, start)[0])
+
+    boots = bootstrap(replicate, p.size, n_boot, np.random.default_rng(seed))
+    boots_arr = np.array(boots) if boots else np.full((0, 3), np.nan)
+    lo_q, hi_q = percentile_ci(boots_arr, ci)
+    se = bootstrap_se(boots_arr)
     return StepLawFit(
         log10_A=float(point[0]), gamma=float(point[1]), sigma=float(point[2]),
         noise=chosen, batch_size=batch_size,
@@ -387,21 +388,16 @@ def fit_capacity(n_params: Sequence[float], counts: Sequence[float], *,
         n_time = float(c_arr[n_arr == n_arr.max()].mean())
     n_time = check_real("n_time", n_time, low=0.0, low_open=True)
     _, log_c, _ = _best_log_c(n_arr, c_arr, n_time)
-    rng = np.random.default_rng(seed)
     groups = [np.nonzero(n_arr == v)[0] for v in np.unique(n_arr)]
-    boots = []
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(g, size=g.size) for g in groups])
-        boots.append(_best_log_c(n_arr[idx], c_arr[idx], n_time))
-    boots_arr = np.array(boots) if boots else np.full((1, 3), np.nan)
-    tail = 100 * (1 - ci) / 2
-    q_lo = np.nanpercentile(boots_arr[:, 0], tail)
-    q_hi = np.nanpercentile(boots_arr[:, 2], 100 - tail)
+    boots = bootstrap(lambda idx: _best_log_c(n_arr[idx], c_arr[idx], n_time), n_arr.size,
+                      n_boot, np.random.default_rng(seed), strata=groups)
+    boots_arr = np.array(boots) if boots else np.full((0, 3), np.nan)
+    q_lo = percentile_ci(boots_arr[:, 0], ci)[0]  # the lowest lower end ...
+    q_hi = percentile_ci(boots_arr[:, 2], ci)[1]  # ... to the highest upper end
     pred = _capacity_prediction(n_arr, np.array([log_c]), n_time)[0]
     return CapacityFit(
         C=math.exp(log_c), C_ci=(float(math.exp(q_lo)), float(math.exp(q_hi))),
-        log10_C_se=float(np.nanstd(boots_arr[:, 1], ddof=1) / math.log(10)) if n_boot > 1
-        else math.nan,
+        log10_C_se=float(bootstrap_se(boots_arr[:, 1]) / math.log(10)),
         n_time=n_time, rmse=float(np.sqrt(np.mean((pred - c_arr) ** 2))),
         n_runs=int(n_arr.size), n_boot=n_boot,
     )
@@ -441,12 +437,6 @@ class DataThresholdFit:
     def thresholds(self, p: np.ndarray) -> np.ndarray:
         """Median examples needed, A_D p^−γ_D (clipped to ≥ 1)."""
         return np.maximum(self.A_D * np.asarray(p, dtype=float) ** (-self.gamma_D), 1.0)
-
-    def prob_learned(self, dataset_size: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Φ((log D + (1+γ_D) log p − log A_D)/σ_D), shape (len(D), len(p))."""
-        d = np.log(np.asarray(dataset_size, dtype=float))[:, None]
-        eta = d + (1 + self.gamma_D) * np.log(np.asarray(p, dtype=float))[None, :]
-        return special.ndtr((eta - self.log10_A_D * math.log(10)) / self.sigma_D)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -497,24 +487,23 @@ def fit_data_threshold(dataset_size: Sequence[int], p: np.ndarray, learned: np.n
     logdp = (logd_all + logp_all)[inc]
     start = np.array([float(np.median(logdp)), 0.0, 0.0])
     theta, nll = fit(np.arange(p.size), start)
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        cols = rng.integers(0, p.size, size=p.size)
+
+    def replicate(cols: np.ndarray) -> np.ndarray | None:
         y = y_all[:, cols][inc[:, cols]]
         if y.size < 3 or y.all() or not y.any() or np.ptp(p[cols]) == 0:
-            continue
-        boots.append(fit(cols, theta)[0])
+            return None
+        return fit(cols, theta)[0]
+
+    boots = bootstrap(replicate, p.size, n_boot, np.random.default_rng(seed))
     ln10 = math.log(10)
 
     def summary(th: np.ndarray) -> np.ndarray:
         return np.array([th[0] / ln10, th[1], max(math.exp(th[2]), _SIGMA_MIN)])
 
     point = summary(theta)
-    boots_arr = np.array([summary(b) for b in boots]) if boots else np.full((1, 3), np.nan)
-    tail = 100 * (1 - ci) / 2
-    q_lo, q_hi = np.nanpercentile(boots_arr, [tail, 100 - tail], axis=0)
-    se = np.nanstd(boots_arr, axis=0, ddof=1) if len(boots) > 1 else np.full(3, np.nan)
+    boots_arr = np.array([summary(b) for b in boots]) if boots else np.full((0, 3), np.nan)
+    q_lo, q_hi = percentile_ci(boots_arr, ci)
+    se = bootstrap_se(boots_arr)
     eta = (logd_all + (1 + theta[1]) * logp_all - theta[0])[inc]
     acc = float(np.mean((eta > 0) == y_all[inc]))
     return DataThresholdFit(

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
-from ..specs import check_int, check_real, invalid
+from ..validation import check_int, check_real, invalid
 from .task import Batch, SparseParityTask, TestSet, as_generator
 
 __all__ = ["AdamW", "SparseParityMLP", "TrainingLog", "log_spaced_steps", "n_params", "train"]

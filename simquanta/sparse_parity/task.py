@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from ..analysis.theory import zipf_frequencies
-from ..specs import check_int, check_real, invalid
+from ..validation import check_int, check_real, invalid
 
 __all__ = ["Batch", "SparseParityTask", "TestSet", "as_generator"]
 
@@ -104,11 +104,6 @@ class SparseParityTask:
         check_real("alpha", self.alpha, low=-1.0, low_open=True)
         check_real("offset", self.offset, low=-1.0, low_open=True)
         check_int("seed", self.seed, 0)
-
-    @property
-    def n_inputs(self) -> int:
-        """Input width n_tasks + n_bits."""
-        return self.n_tasks + self.n_bits
 
     @cached_property
     def p(self) -> np.ndarray:
