@@ -312,3 +312,57 @@ def test_config_round_trip_keeps_dynamics():
     assert again.learner.speed_n0 == 10.0 and again.learner.speed_kappa == 1.0
     # counting families keep their old config keys (sweep cell keys unchanged)
     assert "eta" not in simulation_from_config({"steps": 10}).to_config()
+
+
+def test_expected_closed_form_covers_logistic():
+    from simquanta.analysis.expected import closed_form_learned, closed_form_loss
+    sim = Simulation(quanta=Quanta(500, alpha=0.5),
+                     learner=Learner(acquisition="logistic", eta=0.4, s0=0.02),
+                     data=sq.Online(steps=300, batch_size=10), agents=300, seed=2,
+                     checkpoints=6, engine="events")
+    res = run(sim)
+    theory = closed_form_loss(sim, res.samples, poisson=True)
+    assert np.all(_within_se(res.loss_mean, res.loss_sem, theory, res.n_agents))
+    assert closed_form_learned(sim, res.samples, poisson=True).shape == (6,)
+    resource = Simulation(quanta=Quanta(5), learner=Learner(acquisition="resource"))
+    assert closed_form_loss(resource, np.array([10])) is None
+
+
+def test_sweep_over_dynamics_parameters(tmp_path):
+    """η and the family are sweep axes; a logistic graph sweep evaluates continuous leaves:
+    each cell equals a direct simulate() with the same config and seed."""
+    import xarray as xr
+
+    from simquanta.composition import CompositionGraph
+    from simquanta.sweep import run_sweep
+
+    graph = CompositionGraph()
+    graph.add_node("both", rule="all", children=[0, 1])
+    graph_path = tmp_path / "g.toml"
+    graph.save(graph_path)
+    spec = tmp_path / "s.toml"
+    spec.write_text(f"""
+name = "dyn"
+out = "out"
+seeds = [5]
+[base]
+n_quanta = 50
+agents = 6
+checkpoints = 4
+steps = 200
+batch_size = 5
+acquisition = "logistic"
+graph = "{graph_path}"
+[axes]
+eta = [0.2, 1.0]
+""")
+    run_sweep(spec, executor="serial", progress=False)
+    ds = xr.open_dataset(tmp_path / "out" / "merged.nc")
+    for eta in (0.2, 1.0):
+        direct = sq.simulate(Quanta(50, tau=5), Learner(acquisition="logistic", eta=eta),
+                             sq.Online(steps=200, batch_size=5), agents=6, seed=5,
+                             checkpoints=4, record_strength=True)
+        cell = ds.sel(eta=eta).isel(replicate=0)
+        assert np.array_equal(cell["loss"].values, direct.loss)
+        both = direct.strength[:, :, 0] * direct.strength[:, :, 1]  # rule all = product
+        assert np.allclose(cell["task_success"].sel(task="both").values, both, atol=1e-12)

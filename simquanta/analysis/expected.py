@@ -2,7 +2,9 @@
 
 Unlimited capacity and no prerequisites make quanta independent, so the expected loss
 after n samples is E[L] = Σ_k p_k [a_k + (b_k − a_k) P_k(unlearned after n)] with P_k from
-``theory`` for the run's data regime and acquisition rule.
+``theory`` for the run's data regime and acquisition rule; under the logistic family
+E[L] = Σ_k p_k [b_k − (b_k − a_k) E[s(c_k)]] (``dynamics_theory``, online). The resource
+family couples quanta through the shared budget and has no general closed form.
 """
 
 from __future__ import annotations
@@ -10,13 +12,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..specs import Dataset, Simulation
-from . import theory
+from . import dynamics_theory, theory
 
 
 def has_closed_form(sim: Simulation) -> bool:
-    """True when quanta are independent: unlimited capacity and no prerequisites."""
+    """True when quanta are independent — unlimited capacity, no prerequisites, a family
+    without a shared budget — and the closed form covers the data regime (logistic: online)."""
     capacity = sim.learner.capacities(sim.agents)
+    acquisition = sim.learner.acquisition
+    if acquisition == "resource" or (acquisition == "logistic" and isinstance(sim.data, Dataset)):
+        return False
     return bool(np.all(np.isinf(capacity))) and sim.learner.prerequisites is None
+
+
+def _logistic_rates(sim: Simulation) -> np.ndarray:
+    """η_k = η (p_k/p_ref)^γ per quantum (as compile.py gives the kernels)."""
+    eta = np.full(sim.quanta.n_quanta, sim.learner.eta)
+    factor = sim.quanta.gamma_factor
+    return eta if factor is None else eta / factor
 
 
 def unlearned_prob(sim: Simulation, samples: np.ndarray, *, poisson: bool = False) -> np.ndarray:
@@ -24,18 +37,25 @@ def unlearned_prob(sim: Simulation, samples: np.ndarray, *, poisson: bool = Fals
 
     ``poisson=True`` gives the Poissonized online forms (exposures of k a Poisson process of
     rate p_k per sample), which the events engine samples exactly."""
-    if not has_closed_form(sim):
-        raise ValueError("closed form: needs unlimited capacity and no prerequisites")
+    rule = sim.learner.acquisition
+    if not has_closed_form(sim) or rule not in _UNLEARNED:
+        raise ValueError(f"closed form of P(unlearned): needs unlimited capacity, no "
+                         f"prerequisites and a counting family (threshold, geometric), not "
+                         f"acquisition = {rule}")
     p, tau = sim.quanta.p, sim.quanta.thresholds
     n = np.asarray(samples, dtype=float)
-    rule = sim.learner.acquisition
     if isinstance(sim.data, Dataset):
         return theory.dataset_unlearned_prob(n, sim.data.size, p, tau, rule)
-    if rule == "threshold":
-        f = theory.threshold_unlearned_prob_poisson if poisson else theory.threshold_unlearned_prob
-    else:
-        f = theory.geometric_unlearned_prob_poisson if poisson else theory.geometric_unlearned_prob
-    return f(n, p, tau)
+    return _UNLEARNED[rule][poisson](n, p, tau)
+
+
+#: counting family → {poisson: P(unlearned after n samples)}
+_UNLEARNED = {
+    "threshold": {False: theory.threshold_unlearned_prob,
+                  True: theory.threshold_unlearned_prob_poisson},
+    "geometric": {False: theory.geometric_unlearned_prob,
+                  True: theory.geometric_unlearned_prob_poisson},
+}
 
 
 def closed_form_loss(sim: Simulation, samples: np.ndarray, *,
@@ -44,6 +64,11 @@ def closed_form_loss(sim: Simulation, samples: np.ndarray, *,
     if not has_closed_form(sim):
         return None
     q = sim.quanta
+    if sim.learner.acquisition == "logistic":
+        return dynamics_theory.logistic_expected_loss(
+            np.asarray(samples, dtype=float), q.p, q.learned_loss, q.unlearned_loss,
+            eta=_logistic_rates(sim), s0=sim.learner.s0,
+            counts="poisson" if poisson else "binomial")
     return theory.expected_loss(unlearned_prob(sim, samples, poisson=poisson), q.p,
                                 q.learned_loss, q.unlearned_loss)
 
@@ -53,4 +78,8 @@ def closed_form_learned(sim: Simulation, samples: np.ndarray, *,
     """Expected number of quanta learned at each sample count, or None."""
     if not has_closed_form(sim):
         return None
+    if sim.learner.acquisition == "logistic":
+        return dynamics_theory.logistic_expected_learned(
+            np.asarray(samples, dtype=float), sim.quanta.p, _logistic_rates(sim),
+            sim.learner.s0, counts="poisson" if poisson else "binomial")
     return theory.expected_learned(unlearned_prob(sim, samples, poisson=poisson))
