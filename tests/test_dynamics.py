@@ -79,17 +79,23 @@ def test_logistic_dataset_regime_exact_engine():
 
 # ------------------------------------------------------------------ logistic: naive replay
 
+PREREQS = {"none": None,
+           "block": Prerequisites([(0, 2), (1, 2), (2, 6), (3, 9)], mode="block"),
+           "slow": Prerequisites([(0, 2), (1, 2), (2, 6), (3, 9)], mode="slow", factor=0.4)}
+
+
 @pytest.mark.parametrize("seed", [0, 11])
+@pytest.mark.parametrize("prereq", list(PREREQS))
 @pytest.mark.parametrize("capacity,policy", [(math.inf, "reject"), (6.0, "reject"),
                                              (6.0, "evict")])
 @pytest.mark.parametrize("data", [sq.Online(steps=120, batch_size=9),
                                   sq.Dataset(size=230, epochs=4, batch_size=16)])
-def test_logistic_kernel_matches_naive(seed, capacity, policy, data):
+def test_logistic_kernel_matches_naive(seed, prereq, capacity, policy, data):
     sim = Simulation(
         engine="exact",
         quanta=Quanta(40, alpha=0.4, tau=1.5, gamma=0.2),
         learner=Learner(capacity=capacity, policy=policy, acquisition="logistic", eta=0.9,
-                        s0=0.03),
+                        s0=0.03, prerequisites=PREREQS[prereq]),
         data=data, agents=3, seed=seed, checkpoints=9, record_learn_steps=True)
     fast = run(sim)
     slow = simulate_naive(sim)
@@ -116,9 +122,12 @@ def test_logistic_capacity_slots():
         assert s.min() >= 0.01 - 1e-15 and s.max() <= 1.0
 
 
-def test_logistic_engines_agree_with_capacity():
-    """Finite capacity (no closed form): exact and events means within 4 combined SE."""
-    quanta = Quanta(n_quanta=300, alpha=0.5)
+@pytest.mark.parametrize("cost", [1.0, "uneven"])
+def test_logistic_engines_agree_with_capacity(cost):
+    """Finite capacity (no closed form): exact and events means within 4 combined SE —
+    equal costs (first arrivals that fit) and uneven ones (the heap-ordered path)."""
+    cost = np.linspace(0.5, 1.5, 300) if cost == "uneven" else cost
+    quanta = Quanta(n_quanta=300, alpha=0.5, cost=cost)
     learner = Learner(capacity=30.0, acquisition="logistic", eta=0.5, s0=0.01)
     runs = [sq.simulate(quanta, learner, sq.Online(steps=2000, batch_size=20), agents=300,
                         seed=9, checkpoints=8, engine=e) for e in ("exact", "events")]
@@ -366,3 +375,16 @@ eta = [0.2, 1.0]
         assert np.array_equal(cell["loss"].values, direct.loss)
         both = direct.strength[:, :, 0] * direct.strength[:, :, 1]  # rule all = product
         assert np.allclose(cell["task_success"].sel(task="both").values, both, atol=1e-12)
+
+
+def test_resource_with_unit_threshold_is_the_threshold_rule():
+    """τ = 1: every weight is ≥ 1, so each quantum is ready at its first exposure — the
+    exact engine gives the threshold rule's result bit for bit (no draws differ)."""
+    quanta = Quanta(300, alpha=0.5, tau=1)
+    for data in (sq.Online(steps=200, batch_size=3), sq.Dataset(size=400, epochs=2,
+                                                                 batch_size=8)):
+        runs = [sq.simulate(quanta, Learner(capacity=50.0, acquisition=a), data, agents=5,
+                            seed=12, checkpoints=7, engine="exact")
+                for a in ("resource", "threshold")]
+        assert np.array_equal(runs[0].loss, runs[1].loss)
+        assert np.array_equal(runs[0].learned, runs[1].learned)

@@ -91,3 +91,7 @@ NEVER = 4_000_000_000_000_000_000
 #: Capacity checks allow a relative slack so that sums of costs that are exact in decimal
 #: (0.1 + 0.1 + 0.1 against 0.3) fit in every engine alike.
 FIT_RTOL = 1e-9
+#: Resource family: exposures needed are ⌈remaining / w · (1 − PROGRESS_RTOL)⌉, so that a
+#: weight 1/U whose sum of shares carries rounding (U = 1.0000000000000009 for a full set)
+#: does not turn an exact number of exposures into one more.
+PROGRESS_RTOL = 1e-9

@@ -39,14 +39,15 @@ import numpy as np
 from numba import njit
 
 from ..checkpoints import time_to_step
-from ..codes import FIT_RTOL, NEVER, NOT_READY, PREREQ_BLOCK
+from ..codes import FIT_RTOL, NEVER, NOT_READY, PREREQ_BLOCK, PROGRESS_RTOL
 from ..random import binomial, standard_gamma
 
 
 @njit(inline="always")
 def exposures_needed(remaining, weight):
-    """⌈remaining / w⌉ ≥ 1 exposures of weight w to add ``remaining`` progress."""
-    return np.int64(max(1.0, np.ceil(remaining / weight)))
+    """⌈remaining / w⌉ ≥ 1 exposures of weight w to add ``remaining`` progress (with the
+    relative slack PROGRESS_RTOL against rounding in w)."""
+    return np.int64(max(1.0, np.ceil(remaining / weight * (1.0 - PROGRESS_RTOL))))
 
 
 @njit
