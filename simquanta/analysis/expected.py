@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.codes import GEOMETRIC, THRESHOLD, code_of
 from ..specs import Dataset, Simulation
 from . import dynamics_theory, theory
 
@@ -38,7 +39,7 @@ def unlearned_prob(sim: Simulation, samples: np.ndarray, *, poisson: bool = Fals
     ``poisson=True`` gives the Poissonized online forms (exposures of k a Poisson process of
     rate p_k per sample), which the events engine samples exactly."""
     rule = sim.learner.acquisition
-    if not has_closed_form(sim) or rule not in _UNLEARNED:
+    if not has_closed_form(sim) or code_of("acquisition", rule) not in _UNLEARNED:
         raise ValueError(f"closed form of P(unlearned): needs unlimited capacity, no "
                          f"prerequisites and a counting family (threshold, geometric), not "
                          f"acquisition = {rule}")
@@ -46,15 +47,15 @@ def unlearned_prob(sim: Simulation, samples: np.ndarray, *, poisson: bool = Fals
     n = np.asarray(samples, dtype=float)
     if isinstance(sim.data, Dataset):
         return theory.dataset_unlearned_prob(n, sim.data.size, p, tau, rule)
-    return _UNLEARNED[rule][poisson](n, p, tau)
+    return _UNLEARNED[code_of("acquisition", rule)][poisson](n, p, tau)
 
 
-#: counting family → {poisson: P(unlearned after n samples)}
+#: counting family code → {poisson: P(unlearned after n samples)}
 _UNLEARNED = {
-    "threshold": {False: theory.threshold_unlearned_prob,
-                  True: theory.threshold_unlearned_prob_poisson},
-    "geometric": {False: theory.geometric_unlearned_prob,
-                  True: theory.geometric_unlearned_prob_poisson},
+    THRESHOLD: {False: theory.threshold_unlearned_prob,
+                True: theory.threshold_unlearned_prob_poisson},
+    GEOMETRIC: {False: theory.geometric_unlearned_prob,
+                True: theory.geometric_unlearned_prob_poisson},
 }
 
 

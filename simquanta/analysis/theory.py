@@ -22,7 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+from ..kernels.codes import GEOMETRIC, THRESHOLD, code_of
 from ..specs import zipf_mandelbrot
+from ..validation import invalid
 
 __all__ = [
     "zipf_frequencies",
@@ -212,9 +214,6 @@ def dataset_unlearnable_prob(D: ArrayLike, p: ArrayLike, tau: ArrayLike) -> NDAr
     return threshold_unlearned_prob(_check_counts(D, "D", integer=True), p, tau)
 
 
-_ACQUISITIONS = ("threshold", "geometric")
-
-
 def dataset_unlearned_prob(
     n: ArrayLike, D: int, p: ArrayLike, tau: ArrayLike, acquisition: str = "threshold"
 ) -> NDArray[np.float64]:
@@ -235,8 +234,10 @@ def dataset_unlearned_prob(
     ``n`` (samples, integer) is a scalar or (C,); returns (C, K), or (K,) for scalar ``n``.
     Cost: max_k ceil(tau_k) vectorized binomial passes over (C, K) for the geometric rule.
     """
-    if acquisition not in _ACQUISITIONS:
-        raise ValueError(f"acquisition must be one of {_ACQUISITIONS}; got {acquisition!r}")
+    family = code_of("acquisition", acquisition)
+    if family not in (THRESHOLD, GEOMETRIC):
+        raise invalid("acquisition", acquisition, "the dataset closed form covers threshold "
+                                                  "and geometric (logistic: dynamics_theory)")
     d_arr = _check_counts(D, "D", integer=True)
     if d_arr.ndim != 0 or d_arr < 1:
         raise ValueError(f"D must be a single integer >= 1 (training-set size); got D={D!r}")
@@ -245,7 +246,7 @@ def dataset_unlearned_prob(
     c = _thresholds(tau, p.size)
     n_arr = _check_counts(n, "n", integer=True)
 
-    if acquisition == "threshold":
+    if family == THRESHOLD:
         # n >= D: after one full epoch every quantum has been seen D_k times, so it is learned
         # iff learnable; P = P(Bin(D, p) < c).  n < D: H <= D_k, so H >= c already implies
         # learnability, and the first n samples of a uniformly shuffled iid set are iid, so
