@@ -7,6 +7,7 @@ Use frequencies follow the paper's convention p_k ∝ k^−(α+1).
 from ._version import __version__
 from .result import Result
 from .simulate import simulate
+from .planner import plan
 from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Quanta",
     "Result",
     "Simulation",
+    "plan",
     "simulate",
     "__version__",
 ]
