@@ -5,9 +5,9 @@ Use frequencies follow the paper's convention p_k ∝ k^−(α+1).
 """
 
 from ._version import __version__
+from .planner import plan
 from .result import Result
 from .simulate import simulate
-from .planner import plan
 from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
 
 __all__ = [

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import _capacity_arg, _default, _null_non_finite
-from .kernels.codes import POLICIES
+from .kernels.codes import ACQUISITIONS, POLICIES
 from .validation import invalid
 
 PLAN_EXAMPLE = """examples:
@@ -77,7 +77,7 @@ def add_plan_parser(sub) -> argparse.ArgumentParser:
     m("--offset", type=float, metavar="O", help=f"Zipf–Mandelbrot offset {_default('offset')}")
     m("--tau", type=float, metavar="T", help=f"exposure threshold {_default('tau')}")
     m("--gamma", type=float, metavar="G", help="threshold family exponent")
-    m("--acquisition", choices=["threshold", "geometric"],
+    m("--acquisition", choices=list(ACQUISITIONS),
       help=f"dynamics family (plan: the counting families) {_default('acquisition')}")
     m("--speed-n0", type=float, metavar="N0", help="size-dependent speed law n0")
     m("--speed-kappa", type=float, metavar="KAPPA", help="size-dependent speed law exponent")

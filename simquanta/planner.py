@@ -244,7 +244,9 @@ def _search(axis: _Axis, target: float, starts: Sequence[int], *, rtol: float,
         if counts is None:
             counts = resample_counts(rng, n_boot, n_agents) / n_agents
         idx = _floor_index(values.mean(axis=1), target)  # (T,)
-        boot = _floor_index(np.einsum("br,mrt->bmt", counts, values), target)  # (B, T)
+        m, _, n_t = values.shape
+        flat = np.ascontiguousarray(values.transpose(1, 0, 2)).reshape(n_agents, m * n_t)
+        boot = _floor_index((counts @ flat).reshape(-1, m, n_t), target)  # (B, T)
         sentinel = np.append(xs.astype(float), np.inf)
         lo_ci, hi_ci = percentile_ci(np.where(boot < xs.size, sentinel[boot], 2.0 * axis.hi + 1))
         need = set()
