@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 import simquanta as sq
 from simquanta import plots
 from simquanta.composition import CompositionGraph
