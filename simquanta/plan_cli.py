@@ -13,9 +13,37 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .cli import _capacity_arg, _default, _null_non_finite
+from .config import DEFAULTS
 from .kernels.codes import ACQUISITIONS, POLICIES
 from .validation import invalid
+
+
+def _default(key: str) -> str:
+    """'(default X)' from config.DEFAULTS (as ``simquanta simulate`` shows it)."""
+    value = DEFAULTS[key]
+    return f"(default {value:g})" if isinstance(value, float) else f"(default {value})"
+
+
+def _capacity_arg(text: str) -> float | str:
+    """``inf`` or one number: the reference capacity."""
+    if text.strip() == "inf":
+        return "inf"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"capacity = {text!r} is invalid: must be a number or inf") from None
+
+
+def _null_non_finite(obj: Any) -> Any:
+    """NaN/inf → null, so --json prints standard JSON."""
+    if isinstance(obj, dict):
+        return {k: _null_non_finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_null_non_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 PLAN_EXAMPLE = """examples:
   simquanta plan experiments/graphs/demo.toml --target 0.9
