@@ -5,6 +5,7 @@ Use frequencies follow the paper's convention p_k ∝ k^−(α+1).
 """
 
 from ._version import __version__
+from .planner import plan
 from .result import Result
 from .simulate import simulate
 from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
@@ -17,6 +18,7 @@ __all__ = [
     "Quanta",
     "Result",
     "Simulation",
+    "plan",
     "simulate",
     "__version__",
 ]

@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_graph_parser(sub)
     add_sweep_parsers(sub)
+    from .plan_cli import add_plan_parser
+
+    add_plan_parser(sub)
     return parser
 
 
@@ -263,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweep_cli import run_sweep_command
 
             return run_sweep_command(args)
+        if args.command == "plan":
+            from .plan_cli import run_plan
+
+            return run_plan(args)
         if args.command == "info":
             from .sweep_cli import run_info_command
 
