@@ -146,22 +146,39 @@ def student_expected_loss(samples: ArrayLike, p: ArrayLike, teacher_sets: ArrayL
                           unlearned_loss: ArrayLike = 1.0, real_fraction: float = 0.0,
                           error: float = 0.0, distill: float = 1.0,
                           acquisition: str = "threshold", poisson: bool = False,
-                          weights: ArrayLike | None = None) -> NDArray[np.float64]:
+                          weights: ArrayLike | None = None,
+                          with_variance: bool = False):
     """E[L_real(n)] (bits per sample, shape (C,)) of a student population, averaged over
     the teacher rows ``teacher_sets`` (bool[M, K] or [K]; ``weights``: students per row,
-    default equal). Identical rows are computed once. Exact for independent quanta."""
+    default equal). Identical rows are computed once. Exact for independent quanta.
+
+    ``with_variance=True`` also returns the mean over students of the variance of one
+    student's loss, Σ_k (p_k (b_k − a_k))² u_k (1 − u_k) (u_k = P(unlearned); exact for
+    Poissonized counts, which are independent across quanta; the exact engine's multinomial
+    counts correlate by O(p_k)): the standard error of a mean over N students, given its
+    teachers, is √(that / N) — the scale to compare against where every sampled student
+    happens to have the same loss and the sample standard error is 0.
+    """
     p = np.asarray(p, dtype=float)
     sets = np.atleast_2d(np.asarray(teacher_sets, dtype=bool))
     w = np.ones(sets.shape[0]) if weights is None else np.asarray(weights, dtype=float)
     rows, inverse = np.unique(sets, axis=0, return_inverse=True)
     row_w = np.bincount(np.ravel(inverse), weights=w, minlength=rows.shape[0])
+    a = np.broadcast_to(np.asarray(learned_loss, dtype=float), p.shape)
+    b = np.broadcast_to(np.asarray(unlearned_loss, dtype=float), p.shape)
     total = 0.0
+    variance = 0.0
     for row, weight in zip(rows, row_w, strict=True):
         u = student_unlearned_prob(samples, p, row, tau, real_fraction=real_fraction,
                                    error=error, distill=distill, acquisition=acquisition,
                                    poisson=poisson)
-        total = total + weight * _loss(p, learned_loss, unlearned_loss, u)
-    return total / np.sum(row_w)
+        total = total + weight * _loss(p, a, b, u)
+        if with_variance:
+            variance = variance + weight * np.sum((p * (b - a)) ** 2 * u * (1.0 - u), axis=-1)
+    mean = total / np.sum(row_w)
+    if with_variance:
+        return mean, variance / np.sum(row_w)
+    return mean
 
 
 def top_n_student_loss(samples: ArrayLike, p: ArrayLike, n: int, tau: ArrayLike, *,
