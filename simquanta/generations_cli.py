@@ -186,6 +186,15 @@ def _print(ds, sim, summary, opts) -> None:
                 worst = max(worst, abs(z[c]))
                 line += f" {theory[c]:>12.5g} {z[c]:>6.2f}"
             print(line)
+        if theory is not None and g > 0:
+            teachers = ds["learned_final"].values[g - 1].astype(bool)
+            sizes = teachers.sum(axis=1)
+            top = np.arange(teachers.shape[1])[None, :] < sizes[:, None]
+            if np.all(teachers == top) and np.ptp(sizes) == 0:
+                law = ("Poisson(m p_k/P_n)" if ds["engine"].values[g] == "events"
+                       else "Binomial(m, p_k/P_n)")
+                print(f"  every teacher knows exactly the top n = {sizes[0]} quanta: the closed "
+                      f"form is Σ_(k≤n) p_k P(X_k < τ) + Σ_(k>n) p_k, X_k ~ {law}")
         if theory is not None:
             given = "real data" if g == 0 else "its teachers' learned sets"
             print(f"  closed form (given {given}): max |z| = {worst:.2f} "
