@@ -261,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "generations":
             from .generations_cli import run_generations
 
-            return run_generations(args)
+            return run_generations(args, _FLAG_KEYS, _null_non_finite)
         if args.command == "graph":
             from .graph_cli import run_graph
 

@@ -106,8 +106,10 @@ def compare(mean: np.ndarray, sample_sem: np.ndarray, theory: np.ndarray,
     return np.where(np.abs(mean - theory) <= 1e-12, 0.0, z)
 
 
-def run_generations(args: argparse.Namespace) -> int:
-    from .cli import _FLAG_KEYS, _null_non_finite
+def run_generations(args: argparse.Namespace, flag_keys: tuple[str, ...],
+                    null_non_finite) -> int:
+    """Run the subcommand; ``flag_keys`` (simulate's flags that are config keys) and
+    ``null_non_finite`` (NaN → null for JSON) come from ``cli``, which imports this module."""
     from .config import simulation_from_config
     from .populations import Synthetic, generations_summary, simulate_generations
     from .validation import check_int, load_toml
@@ -117,7 +119,7 @@ def run_generations(args: argparse.Namespace) -> int:
     Synthetic(np.zeros((1, 1), dtype=bool), opts["real_fraction"], opts["error"],
               opts["distill"])  # validates ρ, ε, λ before any work
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
-    flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}
+    flags = {k: getattr(args, k) for k in flag_keys if getattr(args, k) is not None}
     if "dataset_size" in flags:
         config.pop("steps", None)
     if "steps" in flags:
@@ -151,7 +153,7 @@ def run_generations(args: argparse.Namespace) -> int:
     if args.figure:
         _figure(ds, args.figure)
     if args.json:
-        print(json.dumps(_null_non_finite(summary)))
+        print(json.dumps(null_non_finite(summary)))
         return 0
     _print(ds, sim, summary, opts)
     for path in (args.out, args.figure):
