@@ -317,20 +317,35 @@ def _measure(gen: _Generation, sim: Simulation, graph) -> None:
     gen.loss_real = np.empty((n, n_ckpt))
     gen.final = np.empty((n, k), dtype=bool)
     names: list[str] = []
-    chunk = max(1, _CHUNK_BYTES // max(1, n_ckpt * k))
+    chunk = max(1, _CHUNK_BYTES // max(1, 8 * n_ckpt * k if graph is not None or
+                                       gen.sets is not None else 16 * k))
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
+        mask = None
         if gen.sets is not None:
             mask = gen.sets[lo:hi]
+            gained = np.sum(np.where(mask, gain, 0.0), axis=-1)  # no BLAS: see simulate.run
+            everything = mask.all(axis=-1)
+            gen.final[lo:hi] = mask[:, -1, :]
         else:
-            mask = learned_from_steps(gen.learn_step[lo:hi], steps)
-        # no BLAS (see simulate.run): np.sum of the products
-        real = base - np.sum(np.where(mask, gain, 0.0), axis=-1)
+            # O(agents × K): each learned quantum's gain binned at its first checkpoint
+            ls = gen.learn_step[lo:hi]
+            first = np.where(ls >= 0, np.searchsorted(steps, ls), n_ckpt)  # n_ckpt: never
+            rows = np.arange(hi - lo)[:, None] * (n_ckpt + 1) + first
+            size = (hi - lo) * (n_ckpt + 1)
+            binned = np.bincount(rows.ravel(), weights=np.broadcast_to(gain, ls.shape).ravel(),
+                                 minlength=size).reshape(hi - lo, n_ckpt + 1)
+            counts = np.bincount(rows.ravel(), minlength=size).reshape(hi - lo, n_ckpt + 1)
+            gained = np.cumsum(binned[:, :n_ckpt], axis=1)
+            everything = np.cumsum(counts[:, :n_ckpt], axis=1) == k
+            gen.final[lo:hi] = first < n_ckpt
+        real = base - gained
         np.maximum(real, floor, out=real)
-        real[mask.all(axis=-1)] = float(np.sum(p * a))
+        real[everything] = float(np.sum(p * a))
         gen.loss_real[lo:hi] = real
-        gen.final[lo:hi] = mask[:, -1, :]
         if graph is not None:
+            if mask is None:
+                mask = learned_from_steps(gen.learn_step[lo:hi], steps)
             values, names = graph.evaluate(mask)
             if gen.tasks is None:
                 gen.tasks = np.empty((n, n_ckpt, len(names)))
