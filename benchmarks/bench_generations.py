@@ -14,15 +14,11 @@ import argparse
 import json
 import os
 import resource
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import simquanta as sq
+from simquanta.populations import simulate_generations
 
-from _timing import best_times  # noqa: E402
-
-import simquanta as sq  # noqa: E402
-from simquanta.populations import simulate_generations  # noqa: E402
+from _timing import best_times
 
 
 def main() -> None:
