@@ -118,9 +118,9 @@ _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta
               "dataset_size", "epochs", "agents", "seed", "checkpoints", "engine")
 
 
-def _run_simulate(args: argparse.Namespace) -> int:
+def _simulation_from_args(args: argparse.Namespace):
+    """The Simulation of simulate's flags: --config file, then flags, then defaults."""
     from .config import simulation_from_config
-    from .simulate import run
     from .validation import load_toml
 
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
@@ -131,7 +131,13 @@ def _run_simulate(args: argparse.Namespace) -> int:
         config.pop("dataset_size", None)
         config.pop("epochs", None)
     config.update(flags)
-    sim = simulation_from_config(config)
+    return simulation_from_config(config)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from .simulate import run
+
+    sim = _simulation_from_args(args)
     graph = None
     if args.graph:
         from .composition import CompositionGraph
@@ -261,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "generations":
             from .generations_cli import run_generations
 
-            return run_generations(args, _FLAG_KEYS, _null_non_finite)
+            return run_generations(args, _simulation_from_args, _null_non_finite)
         if args.command == "graph":
             from .graph_cli import run_graph
 

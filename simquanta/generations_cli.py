@@ -106,27 +106,19 @@ def compare(mean: np.ndarray, sample_sem: np.ndarray, theory: np.ndarray,
     return np.where(np.abs(mean - theory) <= 1e-12, 0.0, z)
 
 
-def run_generations(args: argparse.Namespace, flag_keys: tuple[str, ...],
+def run_generations(args: argparse.Namespace, simulation_from_args,
                     null_non_finite) -> int:
-    """Run the subcommand; ``flag_keys`` (simulate's flags that are config keys) and
-    ``null_non_finite`` (NaN → null for JSON) come from ``cli``, which imports this module."""
-    from .config import simulation_from_config
+    """Run the subcommand; ``simulation_from_args`` (simulate's flags and --config → a
+    Simulation) and ``null_non_finite`` (NaN → null for JSON) come from ``cli``, which
+    imports this module."""
     from .populations import Synthetic, generations_summary, simulate_generations
-    from .validation import check_int, load_toml
+    from .validation import check_int
 
     opts = {k: getattr(args, k) for k in _OWN}
     check_int("generations", opts["generations"], 1)
     Synthetic(np.zeros((1, 1), dtype=bool), opts["real_fraction"], opts["error"],
               opts["distill"])  # validates ρ, ε, λ before any work
-    config: dict[str, Any] = load_toml(args.config) if args.config else {}
-    flags = {k: getattr(args, k) for k in flag_keys if getattr(args, k) is not None}
-    if "dataset_size" in flags:
-        config.pop("steps", None)
-    if "steps" in flags:
-        config.pop("dataset_size", None)
-        config.pop("epochs", None)
-    config.update(flags)
-    sim = simulation_from_config(config)
+    sim = simulation_from_args(args)
     graph = None
     if args.graph:
         from .composition import CompositionGraph
