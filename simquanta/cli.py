@@ -62,7 +62,7 @@ def _default(key: str) -> str:
     return f"(default {shown})"
 
 
-def _add_simulate(sub) -> None:
+def _add_simulate(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="simulate learners acquiring quanta",
                        description="Simulate learners acquiring quanta from sampled data "
                                    "(unset flags come from --config, then defaults).",
@@ -110,6 +110,7 @@ def _add_simulate(sub) -> None:
     a("--graph", metavar="FILE",
       help="composition graph (TOML/JSON): add each node's success per checkpoint")
     a("--json", action="store_true", help="print one JSON object on stdout")
+    return p
 
 
 _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta", "s0",
@@ -117,9 +118,9 @@ _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta
               "dataset_size", "epochs", "agents", "seed", "checkpoints", "engine")
 
 
-def _run_simulate(args: argparse.Namespace) -> int:
+def _simulation_from_args(args: argparse.Namespace):
+    """The Simulation of simulate's flags: --config file, then flags, then defaults."""
     from .config import simulation_from_config
-    from .simulate import run
     from .validation import load_toml
 
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
@@ -130,7 +131,13 @@ def _run_simulate(args: argparse.Namespace) -> int:
         config.pop("dataset_size", None)
         config.pop("epochs", None)
     config.update(flags)
-    sim = simulation_from_config(config)
+    return simulation_from_config(config)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from .simulate import run
+
+    sim = _simulation_from_args(args)
     graph = None
     if args.graph:
         from .composition import CompositionGraph
@@ -237,8 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version",
                         version=f"simquanta {_version.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_simulate(sub)
+    simulate = _add_simulate(sub)
     _add_experiments(sub)
+    from .generations_cli import add_generations_parser
     from .graph_cli import add_graph_parser
     from .sweep_cli import add_sweep_parsers
 
@@ -247,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .plan_cli import add_plan_parser
 
     add_plan_parser(sub)
+    add_generations_parser(sub, simulate)
     return parser
 
 
@@ -258,6 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_simulate(args)
         if args.command in ("experiments", "figures"):
             return _run_experiments(args)
+        if args.command == "generations":
+            from .generations_cli import run_generations
+
+            return run_generations(args, _simulation_from_args, _null_non_finite)
         if args.command == "graph":
             from .graph_cli import run_graph
 
