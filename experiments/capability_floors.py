@@ -1,4 +1,5 @@
-"""Capability floors: for every task of the shipped graphs (experiments/graphs/*.toml) and one
+"""Capability floors: for every task of the shipped graphs arithmetic, concepts and demo
+(experiments/graphs/; ranks.toml places tasks up to rank 3000, beyond these budgets) and one
 Arora–Goyal random skill–text graph, the planner's capacity floor (converged learners,
 unlimited data), data floor (unlimited capacity, every example's exposures counted), steps
 floor, iso-success frontier and compute-optimal point (``simquanta.plan``).
@@ -25,6 +26,7 @@ from _common import Experiment, parse_args
 
 NAME = "capability_floors"
 GRAPHS = Path(__file__).resolve().parent / "graphs"
+GRAPH_NAMES = ("arithmetic", "concepts", "demo")
 ALPHA, TAU, TARGET = 0.5, 5, 0.9
 N0, D0 = 10, 500
 
@@ -36,7 +38,7 @@ def config_for(quick: bool) -> dict:
 
 
 def graphs(n_quanta: int) -> dict[str, CompositionGraph]:
-    out = {p.stem: CompositionGraph.load(p) for p in sorted(GRAPHS.glob("*.toml"))}
+    out = {name: CompositionGraph.load(GRAPHS / f"{name}.toml") for name in GRAPH_NAMES}
     p = sq.Quanta(n_quanta, alpha=ALPHA).p
     out["arora_goyal"] = skill_text(60, 10, 3, p=p[:60], seed=4)
     return out
