@@ -77,8 +77,8 @@ class Tasks:
         self.names = []
         for gname, g in graphs.items():
             tasks = planner.task_names(g, None)
-            ev = planner._Evaluator(g, tasks)
-            compact = planner._compact(quanta, g.quanta)
+            ev = planner.TaskEvaluator(g, tasks)
+            compact = planner.compact_quanta(quanta, g.quanta)
             self.parts.append((ev, compact))
             self.names += [f"{gname}:{t}" for t in tasks]
 
@@ -88,7 +88,7 @@ class Tasks:
     def data_bound(self, sizes) -> np.ndarray:
         """Closed-form P_data(D) per task, (len(sizes), T)."""
         sizes = np.asarray(sizes, dtype=np.int64)
-        return np.concatenate([planner._closed_form_success(ev, cq, sizes)
+        return np.concatenate([planner.closed_form_success(ev, cq, sizes)
                                for ev, cq in self.parts], axis=-1)
 
 
@@ -108,7 +108,7 @@ def closed_form_floors(tasks: Tasks, quanta: sq.Quanta, cap_max: int = 10_000):
         cap_floor.append(int(n_grid[ok[0]]) if ok.size else None)
     data_floor = []
     for ev, cq in tasks.parts:
-        data_floor += planner._closed_form_floors(ev, cq, TARGET, 1, planner.MAX_DATASET)
+        data_floor += planner.closed_form_floors(ev, cq, TARGET, 1, planner.MAX_DATASET)
     return n_grid, p_cap, cap_floor, data_floor
 
 
@@ -133,7 +133,7 @@ def simulate_line(policy, quanta, tasks, budget, cfg, counts):
         d = max(1, int(round(budget / n)))
         if policy == "evict":
             rng = np.random.default_rng(np.random.SeedSequence([cfg["seed"], budget, n]))
-            learned = planner._evict_dataset_limit(quanta, d, n, cfg["agents"], rng)
+            learned = planner.evict_dataset_limit(quanta, d, n, cfg["agents"], rng)
         else:
             sim = with_learned_state(Simulation(
                 quanta, sq.Learner(capacity=float(n)),

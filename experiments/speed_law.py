@@ -41,7 +41,7 @@ import simquanta as sq  # noqa: E402
 from simquanta import plots  # noqa: E402
 from simquanta.analysis.stats import bootstrap, percentile_ci  # noqa: E402
 from simquanta.sparse_parity.calibrate import (  # noqa: E402
-    _agent_thresholds,
+    agent_thresholds,
     convergence_intervals,
 )
 from simquanta.sparse_parity.speed import (  # noqa: E402
@@ -77,7 +77,7 @@ def simulate_intervals(law, p, caps, grid, steps, batch, *, n0, kappa, tau_scale
     mask = np.zeros((agents, len(caps), ckpt.size, p.size), dtype=bool)
     base = law.thresholds(p) / tau_scale
     for a in range(agents):
-        tau = _agent_thresholds(base, law.sigma, law.noise, seed, a)
+        tau = agent_thresholds(base, law.sigma, law.noise, seed, a)
         res = sq.simulate(sq.Quanta(p.size, frequencies=p, tau=tau, cost=cost), learner,
                           sq.Online(steps=steps, batch_size=batch), agents=len(caps),
                           seed=seed, first_agent=a * len(caps), checkpoints=ckpt,

@@ -71,7 +71,8 @@ from .simulate import simulate, with_learned_state
 from .specs import Dataset, Learner, Online, Quanta, Simulation
 from .validation import check_int, check_real, invalid
 
-__all__ = ["CLASSES", "PlanResult", "TaskPlan", "plan", "plan_simulation", "task_names"]
+__all__ = ["CLASSES", "PlanResult", "TaskEvaluator", "TaskPlan", "closed_form_floors", "plan",
+           "closed_form_success", "compact_quanta", "evict_dataset_limit", "plan_simulation"]
 
 #: class names, in the order the rule is stated
 CLASSES = ("size-limited", "data-limited", "both", "neither", "out of reach")
@@ -293,7 +294,7 @@ def _relabel(graph: CompositionGraph, mapping: dict[int, int]) -> CompositionGra
     return CompositionGraph.from_dict(data)
 
 
-def _compact(quanta: Quanta, keep: list[int]) -> Quanta:
+def compact_quanta(quanta: Quanta, keep: list[int]) -> Quanta:
     """The kept quanta (same p_k, τ_k) plus one lumped quantum holding the rest of the mass:
     the joint law of the kept quanta's counts is unchanged."""
     p = quanta.p[keep]
@@ -318,7 +319,7 @@ def _epochs(learner: Learner, tau: np.ndarray) -> int:
     return max(1, int(math.ceil(float(per.max()))))
 
 
-class _Evaluator:
+class TaskEvaluator:
     """Per-agent values of the planned tasks from learned states: ``full`` reads states over
     all K quanta, ``compact`` over the graph's quanta in ascending order (then anything)."""
 
@@ -427,7 +428,7 @@ def _plan(graph, quanta, learner, data, target, names, agents, seed, rtol, ci_rt
     n_tasks = len(names)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 13]))
     counter = {"simulations": 0, "calls": 0}
-    ev = _Evaluator(graph, names)
+    ev = TaskEvaluator(graph, names)
     evaluate = ev.full
     full = ev.compact(np.ones((1, ev.keep.size), dtype=bool))[0]
     notes: list[str] = []
@@ -498,7 +499,7 @@ def _plan(graph, quanta, learner, data, target, names, agents, seed, rtol, ci_rt
                      "quanta), evaluated directly")
 
     # -------------------------------------------------------------------- data axis
-    compact_q = _compact(quanta, graph.quanta)
+    compact_q = compact_quanta(quanta, graph.quanta)
     if learner.prerequisites is None:  # unlimited capacity: quanta are independent
         small_q, small_eval = compact_q, ev.compact
     else:
@@ -518,7 +519,7 @@ def _plan(graph, quanta, learner, data, target, names, agents, seed, rtol, ci_rt
             out.append(small_eval(res.learned_mask()[:, -1, :]))
         return out
 
-    closed = _closed_form_floors(ev, compact_q, target, data_lo, data_hi)
+    closed = closed_form_floors(ev, compact_q, target, data_lo, data_hi)
     data_axis = _Axis("data", data_values, data_lo, data_hi)
     starts = []
     for d in closed:
@@ -673,21 +674,21 @@ def _limit_floor(success: Callable[[int], np.ndarray], t: int, target: float, lo
     return b
 
 
-def _closed_form_success(ev: _Evaluator, compact_q: Quanta, sizes: np.ndarray) -> np.ndarray:
+def closed_form_success(ev: TaskEvaluator, compact_q: Quanta, sizes: np.ndarray) -> np.ndarray:
     """P(success) with quanta learned independently iff D_k ≥ ⌈τ_k⌉, D_k ~ Binomial(D, p_k):
     the rule applied to probabilities (exact for read-once graphs). ``compact_q``: the graph's
-    quanta then the lumped rest (:func:`_compact`). Shape (len(sizes), T)."""
+    quanta then the lumped rest (:func:`compact_quanta`). Shape (len(sizes), T)."""
     prob = 1.0 - theory.dataset_unlearnable_prob(
         np.asarray(sizes, dtype=float), compact_q.p, compact_q.thresholds)  # (C, K')
     return ev.compact(np.clip(prob, 0.0, 1.0))
 
 
-def _closed_form_floors(ev: _Evaluator, compact_q: Quanta, target: float, lo: int,
+def closed_form_floors(ev: TaskEvaluator, compact_q: Quanta, target: float, lo: int,
                         hi: int) -> list[int | None]:
     """Closed-form data floor of each task (start of the data bracket), None if unreachable."""
     out: list[int | None] = []
     grid = np.unique(np.round(np.geomspace(lo, hi, 200)).astype(np.int64))
-    succ = _closed_form_success(ev, compact_q, grid)
+    succ = closed_form_success(ev, compact_q, grid)
     for t in range(succ.shape[1]):
         ok = np.flatnonzero(succ[:, t] >= target - _EPS)
         if ok.size == 0:
@@ -700,7 +701,7 @@ def _closed_form_floors(ev: _Evaluator, compact_q: Quanta, target: float, lo: in
         a, b = int(grid[j - 1]), int(grid[j])
         while b - a > 1:
             m = (a + b) // 2
-            if _closed_form_success(ev, compact_q, np.array([m]))[0, t] >= target - _EPS:
+            if closed_form_success(ev, compact_q, np.array([m]))[0, t] >= target - _EPS:
                 b = m
             else:
                 a = m
@@ -712,8 +713,8 @@ def closed_form_data_floor(graph: CompositionGraph, quanta: Quanta, task: str,
                            target: float) -> int | None:
     """The data floor in closed form (independent quanta, unlimited capacity, read-once
     graph): smallest D with rule(P(Binomial(D, p_k) ≥ ⌈τ_k⌉)) ≥ target."""
-    ev = _Evaluator(graph, [task])
-    return _closed_form_floors(ev, _compact(quanta, graph.quanta), target, 1, MAX_DATASET)[0]
+    ev = TaskEvaluator(graph, [task])
+    return closed_form_floors(ev, compact_quanta(quanta, graph.quanta), target, 1, MAX_DATASET)[0]
 
 
 # --------------------------------------------------------------------------- frontier
@@ -743,7 +744,7 @@ def _frontier_grid(quanta, learner, names, evaluate, cap_floor, data_floor, cap_
         if evict:
             rng = np.random.default_rng(np.random.SeedSequence([seed, 7, j]))
             for i, n in enumerate(caps):
-                success[i, j] = evaluate(_evict_dataset_limit(quanta, int(d), int(n), agents,
+                success[i, j] = evaluate(evict_dataset_limit(quanta, int(d), int(n), agents,
                                                               rng)).mean(axis=0)
             continue
         for i, n in enumerate(caps):  # one call per capacity: common random numbers
@@ -757,7 +758,7 @@ def _frontier_grid(quanta, learner, names, evaluate, cap_floor, data_floor, cap_
     return {"capacity": caps, "data": sizes, "success": success, "agents": agents}
 
 
-def _evict_dataset_limit(quanta: Quanta, d: int, n: int, agents: int,
+def evict_dataset_limit(quanta: Quanta, d: int, n: int, agents: int,
                          rng: np.random.Generator) -> np.ndarray:
     """Converged evict on a training set of d samples: per agent the (at most) n learnable
     quanta (D_k ≥ ⌈τ_k⌉) with the most examples, ties at random."""

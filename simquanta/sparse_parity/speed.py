@@ -53,7 +53,7 @@ from scipy import optimize, special
 
 from ..analysis.stats import bootstrap, bootstrap_se, percentile_ci
 from ..validation import check_choice, check_int, check_real, invalid
-from .calibrate import StepLawFit, _step_negloglik, fit_step_law
+from .calibrate import StepLawFit, fit_step_law, step_negloglik
 
 __all__ = [
     "KAPPA_MAX",
@@ -120,7 +120,7 @@ def slowdown(law: StepLawFit, p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     nll_grid = -np.sum(np.log(np.maximum(prob, 1e-300)), axis=1)
 
     def nll(c: float) -> float:
-        return _step_negloglik(np.array([c, slope, *extra]), x, llo, lhi, law.noise)
+        return step_negloglik(np.array([c, slope, *extra]), x, llo, lhi, law.noise)
 
     best = grid[int(np.argmin(nll_grid))]
     step = grid[1] - grid[0]
