@@ -256,7 +256,6 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
     prereq_mode = prereq.mode
     dataset_size, batch_size = data.dataset_size, data.batch_size
     k_total = p.shape[0]
-    n_ckpt = ckpt_time.shape[0]
     unlimited = cap == np.inf
 
     if learner.acquisition == RESOURCE:
@@ -274,9 +273,12 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
     fixed = np.empty(0)
     if dataset_size == 0 and learner.acquisition != GEOMETRIC and (is_logistic or speed != 1.0):
         fixed = np.empty(k_total)
-        for k in range(k_total):  # no draws: the threshold-like rules' needs are fixed
-            fixed[k] = draw_need(s, learner.acquisition, quanta.tau[k], quanta.eta[k],
-                                 learner.s0, speed)
+        if is_logistic and equal_rates:  # one c½ for all (a log per quantum cost ~15 ns)
+            fixed[:] = logistic.half_count(quanta.eta[0], learner.s0, speed)
+        else:
+            for k in range(k_total):  # no draws: the threshold-like rules' needs are fixed
+                fixed[k] = draw_need(s, learner.acquisition, quanta.tau[k], quanta.eta[k],
+                                     learner.s0, speed)
     _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, grate)
     if is_logistic and not record:
         learn_step = np.full(k_total, -1, dtype=np.int64)  # slots are read off learn steps
@@ -298,30 +300,9 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
 
     if is_logistic:
         # 3. Strengths: loss = Σ p_k b_k − Σ gain_k s_k, changes binned per checkpoint.
-        delta = np.zeros(n_ckpt)
-        scratch = np.empty(0)
-        no_column = np.empty(0)
-        stab = np.empty(0)
-        if equal_rates:
-            stab = logistic.strength_table(quanta.eta[0] / speed, learner.s0)
-        loss0 = base_loss
-        for k in range(k_total):
-            loss0 -= gain[k] * learner.s0
-            if p[k] == 0.0:
-                if out_strength.shape[0] > 0:
-                    out_strength[:, k] = learner.s0
-                continue
-            chalf = np.int64(fixed[k])
-            if scratch.shape[0] < chalf:
-                scratch = np.empty(chalf)
-            col = out_strength[:, k] if out_strength.shape[0] > 0 else no_column
-            logistic.events_strength(s, p[k], gain[k], ready[k], learn_step[k] >= 0, chalf,
-                                     quanta.eta[k] / speed, learner.s0, stab, ckpt_time,
-                                     table, key_lo, delta, scratch, col)
-        loss = loss0
-        for c in range(n_ckpt):
-            loss -= delta[c]
-            out_loss[c] = loss
+        logistic.events_strengths(s, p, gain, ready, learn_step, fixed, quanta.eta, speed,
+                                  learner.s0, equal_rates, base_loss, ckpt_time, table,
+                                  key_lo, out_loss, out_strength)
 
 
 @njit(inline="always")

@@ -20,30 +20,55 @@ the cap never binds and E[s_k] = E[s(c_k)], c_k ~ Binomial(n, p_k) (exact engine
 Poisson(n p_k) (events engine). ``learned`` counts quanta holding a slot, i.e. s_k ≥ ½.
 
 Events engine (online, no prerequisites, reject or unlimited capacity). The slot time is the
-c½-th arrival of a rate-p_k Poisson process, T = Gamma(c½)/p_k. Given T, the c½ − 1 earlier
-arrivals are uniform on [0, T] (order statistics); arrivals after T form a fresh Poisson
-process, whose counts at the checkpoints after T are drawn as Poisson increments until the
-strength saturates (1 − s < 1e−17 after c_sat exposures). Each quantum costs c½ − 1 uniform
-draws (fewer, Binomial-thinned, when T lies beyond the run) plus one Poisson draw per
-checkpoint between T and saturation — independent of the number of samples; loss changes are
-accumulated per checkpoint.
+c½-th arrival of a rate-p_k Poisson process, T = Gamma(c½)/p_k (drawn by the caller). Given
+T, the c½ − 1 earlier arrivals are uniform on [0, T] (order statistics); arrivals after T
+form a fresh Poisson process. Strength is only observed at checkpoints, so only the count at
+each checkpoint is drawn: each earlier arrival is binned straight into its checkpoint (a
+histogram, no sort; when T lies beyond the run, only a Binomial-thinned few of them, from one
+uniform), and after T one Poisson increment per checkpoint interval until the strength is 1
+in double precision (``saturation_count``: further exposures cannot change any output). Cost
+per quantum ≈ c½ − 1 uniforms plus one count draw per checkpoint between T and saturation —
+independent of the number of samples; loss changes are accumulated per checkpoint.
 """
 
 from __future__ import annotations
+
+import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from ..checkpoints import checkpoint_index
-from ..random import binomial, poisson, uniform_open0
+from ..random import next_u64_regs, open0_from_bits
 
-#: 1 − s(c) below this (relative) is 1 in double precision: stop drawing exposures
-_SATURATION_LOG = 39.0
+#: ln 2^53 minus a margin: below about this many e-folds 1 + (1/s0 − 1)e^{−ηc} is not yet 1
+_SATURATION_LOG = 36.5
+#: Poisson draws with λ below this invert the CDF from 0 (≈ λ cheap steps); above, PTRS
+_PTRS_MIN_LAMBDA = 10.0
+#: ln k! for k < _N_LOG_FACT (PTRS's rare exact test; lgamma costs ~50 ns)
+_N_LOG_FACT = 1024
+_LOG_FACT = np.array([math.lgamma(k + 1.0) for k in range(_N_LOG_FACT)])
+#: 1/k for k < _N_INV (the inversion's pmf recursion multiplies instead of dividing)
+_N_INV = 128
+_INV = np.array([0.0] + [1.0 / k for k in range(1, _N_INV)])
+#: P(Poisson(λ) < short) below this counts as saturated: no draw (≈ ln 1e−20 = −46)
+_SATURATED_TAIL = 1e-20
+#: guide-table buckets per row of the Poisson CDF tables
+_GUIDE = 64
+#: the fractional part of a Poisson mean is tabled in steps of 1/_FRACTIONS …
+_FRACTIONS = 64
+#: … to this many counts (P(Poisson(1) ≥ 24) ≈ 7e−25)
+_FRACTION_COLS = 24
+#: the Poisson CDF tables are built per agent when they hold at most this many entries …
+_MAX_TABLE = 1 << 16
+#: … and the agent has at least this many quanta per entry's worth of build time
+_TABLE_MIN_QUANTA_PER_ENTRY = 1 / 16
 
 
 @njit(inline="always")
 def strength(c, eta_eff, s0):
-    """s(c) = 1 / (1 + (1/s0 − 1) e^{−η c}), dimensionless in (0, 1)."""
+    """s(c) = 1 / (1 + (1/s0 − 1) e^{−η c}), dimensionless in (0, 1]."""
     return 1.0 / (1.0 + (1.0 / s0 - 1.0) * np.exp(-eta_eff * c))
 
 
@@ -53,10 +78,16 @@ def half_count(eta_k, s0, speed):
     return np.int64(max(1.0, np.ceil(np.log(1.0 / s0 - 1.0) * speed / eta_k)))
 
 
-@njit(inline="always")
+@njit
 def saturation_count(eta_eff, s0):
-    """Exposures beyond which 1 − s(c) < e^{−39} ≈ 1e−17: strength is 1 in double."""
-    return np.int64(np.ceil((np.log(1.0 / s0 - 1.0) + _SATURATION_LOG) / eta_eff))
+    """A count c_sat at which ``strength`` is exactly 1.0 in double precision (the first one,
+    or a few past it for tiny η). Every operation in ``strength`` rounds monotonically, so
+    s(c) = 1.0 for all c ≥ c_sat: exposures beyond c_sat cannot change a strength, a loss or
+    anything recorded, and the events engine stops drawing them (an exact shortcut)."""
+    c = max(0.0, np.floor((np.log(1.0 / s0 - 1.0) + _SATURATION_LOG) / eta_eff))
+    while strength(c, eta_eff, s0) < 1.0:
+        c += 1.0
+    return np.int64(c)
 
 
 @njit
@@ -64,16 +95,19 @@ def strength_table(eta_eff, s0):
     """s(c) for c = 0 .. c_sat (float64[c_sat + 1]): one exp per count, shared by every
     quantum of an agent when η is the same for all of them."""
     table = np.empty(saturation_count(eta_eff, s0) + 1)
-    for c in range(table.shape[0]):
+    table[0] = s0  # (the formula can be an ulp off at c = 0)
+    for c in range(1, table.shape[0]):
         table[c] = strength(c, eta_eff, s0)
     return table
 
 
 @njit(inline="always")
-def _lookup(c, eta_eff, s0, table):
-    """s(c), from ``table`` when it covers c (empty table: computed)."""
-    if c < table.shape[0]:
-        return table[c]
+def _s_of(c, stab, n_stab, eta_eff, s0):
+    """s(c) (s0 at c = 0): from ``stab`` when it covers c (shared η), else computed."""
+    if c < n_stab:
+        return stab[c]
+    if c == 0:
+        return s0
     return strength(c, eta_eff, s0)
 
 
@@ -88,113 +122,317 @@ def counted_strength(count, holds_slot, chalf, eta_eff, s0):
     return strength(count, eta_eff, s0)
 
 
-@njit
-def _binomial_small(s, m, q):
-    """Binomial(m, q) by inversion from one uniform, for the few arrivals before a slot
-    time beyond the run (q = t_end / T, usually tiny): (1 − q)^m ≥ 1 − m q, so a uniform
-    below 1 − m q is 0 without computing (1 − q)^m; m > 64 goes to ``random.binomial``."""
-    if m > 64:
-        return binomial(s, m, q)
-    u = uniform_open0(s)
+# ---------------------------------------------------------------- events engine
+# The per-quantum work below runs ~10^5 times per agent, so the agent's xoshiro state is held
+# in four local variables (r0..r3) for the whole agent and every draw returns it updated
+# (the ``next_u64_regs`` pattern of ``kernels.random``): through the uint64[4] array each
+# draw would wait on a store and a reload.
+
+
+@njit(inline="always")
+def _uniform(r0, r1, r2, r3):
+    """Uniform on (0, 1] and the advanced state."""
+    bits, r0, r1, r2, r3 = next_u64_regs(r0, r1, r2, r3)
+    return open0_from_bits(bits), r0, r1, r2, r3
+
+
+@njit(inline="always")
+def _log_factorial(k):
+    """ln k! (table below _N_LOG_FACT: the same numbers as math.lgamma(k + 1))."""
+    if k < _N_LOG_FACT:
+        return _LOG_FACT[np.int64(k)]
+    return math.lgamma(k + 1.0)
+
+
+@njit(inline="always")
+def _poisson_capped(lam, cap, r0, r1, r2, r3):
+    """min(Poisson(λ), cap), cap ≥ 1, and the advanced state.
+
+    Small λ (or small cap): inversion of the CDF from 0 with one uniform, stopped at cap —
+    about min(λ, cap) multiply-adds after one exp, where the multiplication method would
+    draw λ + 1 uniforms. Otherwise Hörmann's (1993) PTRS, the algorithm of
+    ``random.poisson`` (and numpy) step for step, with ln λ computed only in its rare exact
+    test and ln k! from a table: the same variates from the same uniforms."""
+    if lam < _PTRS_MIN_LAMBDA or cap < _PTRS_MIN_LAMBDA:
+        u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
+        px = np.exp(-lam)  # P(X = x), x = 0, 1, ...
+        x = 0
+        while x < cap and u > px:
+            u -= px
+            x += 1
+            px *= lam * _INV[x] if x < _N_INV else lam / x
+        return np.int64(x), r0, r1, r2, r3
+    slam = np.sqrt(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
+        v, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
+        u -= 0.5
+        us = 0.5 - np.abs(u)
+        k = np.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            break
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        if (np.log(v) + np.log(invalpha) - np.log(a / (us * us) + b)
+                <= -lam + k * np.log(lam) - _log_factorial(k)):
+            break
+    return np.int64(min(k, float(cap))), r0, r1, r2, r3
+
+
+@njit(inline="always")
+def _binomial_thin(m, q, r0, r1, r2, r3):
+    """Binomial(m, q) and the advanced state when m q is small (the arrivals before a slot
+    time beyond the run, q = t_end / T): inversion from one uniform, and since
+    (1 − q)^m ≥ 1 − m q a uniform below 1 − m q is 0 without computing (1 − q)^m."""
+    u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
     if u <= 1.0 - m * q:
-        return np.int64(0)
+        return np.int64(0), r0, r1, r2, r3
     px = np.exp(m * np.log1p(-q))
     x = 0
     while u > px and x < m:
         u -= px
         x += 1
         px = px * (m - x + 1) * q / (x * (1.0 - q))
-    return np.int64(x)
+    return np.int64(x), r0, r1, r2, r3
+
+
+class PoissonTables(NamedTuple):
+    """Tables for the post-slot Poisson increments (``poisson_tables``)."""
+
+    lam_sat: np.ndarray  # float64[cols + 1]
+    cdf: np.ndarray  # float64[R, cols + 1]
+    guide: np.ndarray  # int32[R, _GUIDE]
+    fcdf: np.ndarray  # float64[_FRACTIONS, _FRACTION_COLS + 1]
+    fguide: np.ndarray  # int32[_FRACTIONS, _GUIDE]
 
 
 @njit
-def _sort_small(a, n):
-    """Insertion sort of a[:n] (n ≤ c½ − 1, a handful of values)."""
-    for i in range(1, n):
-        x = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > x:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = x
+def _cdf_table(means, cols):
+    """Poisson CDFs for the given means: cdf[i, x] = P(Poisson(means[i]) ≤ x) for
+    x < cols and cdf[i, cols] = 1 (the sentinel that ends every search), with the guide
+    guide[i, g] = the least x with cdf[i, x] ≥ g / _GUIDE (where the search for a uniform in
+    [g/G, (g+1)/G) starts). The CDFs are running sums of the pmf recursion
+    e^{−λ} λ^x / x!, so their rounding error (~1e−16) is that of any floating-point
+    inversion."""
+    rows = means.shape[0]
+    cdf = np.empty((rows, cols + 1))
+    guide = np.empty((rows, _GUIDE), dtype=np.int32)
+    for i in range(rows):
+        px = np.exp(-means[i])
+        acc = 0.0
+        for x in range(cols):
+            acc += px
+            cdf[i, x] = acc
+            px *= means[i] / (x + 1.0)
+        cdf[i, cols] = 1.0
+        x = 0
+        for g in range(_GUIDE):
+            while cdf[i, x] < g / _GUIDE:
+                x += 1
+            guide[i, g] = x
+    return cdf, guide
 
 
 @njit
-def events_strength(s, p_k, gain_k, ready_k, holds_slot, chalf, eta_eff, s0, stab, ckpt_time,
-                    table, key_lo, delta, scratch, strength_col):
-    """Draw quantum k's exposure times up to the last checkpoint (or saturation) given its
-    slot time ``ready_k`` (the c½-th arrival) and add gain_k · Δs at each strength change
-    to ``delta[checkpoint of the change]``. ``strength_col`` (length C, or 0 when not
-    recorded) receives s_k at every checkpoint. ``table``/``key_lo`` bin times into
-    checkpoints (``checkpoints.build_bin_table``); ``stab`` is ``strength_table(η, s0)`` or
-    empty; ``scratch`` holds ≥ c½ − 1 floats."""
+def poisson_tables(cols):
+    """Per-agent tables for the post-slot increments min(Poisson(λ), short), short ≤ cols.
+
+    - ``lam_sat`` float64[cols + 1]: lam_sat[short] = the least integer n with
+      P(Poisson(n) < short) < 1e−20. P(Poisson(λ) < short) decreases in λ, so for
+      λ ≥ lam_sat[short] the count reaches ``short`` except with probability < 1e−20 — the
+      engine then takes it as reached without a draw (the one documented shortcut).
+    - ``cdf``, ``guide``: ``_cdf_table`` of the integer means n < lam_sat[cols] (every mean
+      below the shortcut), columns 0 .. cols (the last: "cols or more").
+    - ``fcdf``, ``fguide``: ``_cdf_table`` of the means i / _FRACTIONS, i < _FRACTIONS,
+      to _FRACTION_COLS columns: P(Poisson(1) ≥ _FRACTION_COLS) < 1e−24, and the last column
+      (set to 1) takes that tail, which is the only approximation (< 1e−24 per draw)."""
+    # the old rule λ ≥ short + 10√λ + 45 (tail < 1e−20) bounds the means needed
+    bound = np.int64((5.0 + np.sqrt(70.0 + cols)) ** 2) + 2
+    cdf, guide = _cdf_table(np.arange(bound).astype(np.float64), cols)
+    lam_sat = np.full(cols + 1, float(bound))
+    n = 0
+    for short in range(1, cols + 1):
+        while n < bound and cdf[n, short - 1] >= _SATURATED_TAIL:
+            n += 1
+        lam_sat[short] = n
+    rows = np.int64(lam_sat[cols])
+    fcdf, fguide = _cdf_table(np.arange(_FRACTIONS) / _FRACTIONS, _FRACTION_COLS)
+    return PoissonTables(lam_sat, cdf[:rows], guide[:rows], fcdf, fguide)
+
+
+@njit
+def no_poisson_tables():
+    """Empty ``PoissonTables``: post-slot increments are drawn without tables."""
+    return PoissonTables(np.empty(0), np.empty((0, 0)), np.empty((0, 0), dtype=np.int32),
+                         np.empty((0, 0)), np.empty((0, 0), dtype=np.int32))
+
+
+@njit
+def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal_rates,
+                     base_loss, ckpt_time, table, key_lo, out_loss, out_strength):
+    """One agent's strengths and loss at the checkpoints, given its slot times.
+
+    Arrays (K quanta, C checkpoints): ``p`` float64[K] frequencies; ``gain`` float64[K]
+    bits per sample, p_k (b_k − a_k); ``ready`` float64[K] slot times (samples; the c½-th
+    arrival); ``learn_step`` int64[K] ≥ 0 where k holds a slot; ``chalf`` float64[K] c½;
+    ``eta`` float64[K] η_k per exposure (divided by the agent's ``speed``); ``ckpt_time``
+    float64[C] samples at each checkpoint, with its bin ``table``/``key_lo``
+    (``checkpoints.build_bin_table``). Writes ``out_loss`` float64[C] = base_loss −
+    Σ_k gain_k s_k (bits per sample) and, unless it is empty, ``out_strength`` float64[C, K].
+    ``s``: the agent's stream (uint64[4]).
+
+    Written for speed (≈ 10^5 quanta per agent; see benchmarks/README.md):
+    - the quantum loop is one flat body: numba reference-counts every array passed to an
+      inlined helper that contains a loop, and those atomic increments cost ~40 ns a
+      quantum; helpers here take scalars only;
+    - checkpoints whose count did not change still add gain_k · 0 to ``delta`` rather than
+      branch: a mispredicted branch costs as much as a uniform and a table lookup;
+    - the xoshiro state stays in registers (r0..r3) for the whole agent."""
+    k_total = p.shape[0]
     n_ckpt = ckpt_time.shape[0]
     t_end = ckpt_time[n_ckpt - 1]
-    record = strength_col.shape[0] > 0
-    filled = 0  # checkpoints of strength_col already written
-    s_cur = s0
-    # Arrivals before the slot time: c½ − 1 uniform points on [0, T]; only those ≤ t_end.
-    m = chalf - 1
-    if ready_k > t_end:
-        m = _binomial_small(s, m, t_end / ready_k)
-        span = t_end
-    else:
-        span = ready_k
-    if span <= ckpt_time[0] and m > 0:
-        # every earlier arrival falls in the first checkpoint: only the total matters
-        s_new = _lookup(m, eta_eff, s0, stab)
-        delta[0] += gain_k * (s_new - s_cur)
-        s_cur = s_new
-        m = 0
-    for i in range(m):
-        scratch[i] = span * uniform_open0(s)
-    _sort_small(scratch, m)
-    c = 0
-    for i in range(m):
-        c += 1
-        s_new = _lookup(c, eta_eff, s0, stab)
-        ci = checkpoint_index(scratch[i], ckpt_time, table, key_lo)
-        delta[ci] += gain_k * (s_new - s_cur)
-        if record:
-            while filled < ci:
-                strength_col[filled] = s_cur
-                filled += 1
-        s_cur = s_new
-    if holds_slot and ready_k <= t_end:
-        c_sat = saturation_count(eta_eff, s0)
-        t = ready_k
-        c = chalf
-        ci = checkpoint_index(t, ckpt_time, table, key_lo)
-        s_new = _lookup(c, eta_eff, s0, stab)
-        delta[ci] += gain_k * (s_new - s_cur)
-        if record:
-            while filled < ci:
-                strength_col[filled] = s_cur
-                filled += 1
-        s_cur = s_new
-        # Poisson increments per checkpoint interval until saturation: after the slot,
-        # strength only matters at checkpoints, and log-spaced checkpoints reach
-        # saturation (≈ (c_sat − c½)/p_k samples on) within a few intervals.
-        t_prev = t
-        for cj in range(ci, n_ckpt):
-            if c >= c_sat:
-                break
-            lam = p_k * (ckpt_time[cj] - t_prev)
-            short = c_sat - c
-            if lam >= short + 10.0 * np.sqrt(lam) + 45.0:
-                # P(Poisson(λ) < short) < 1e−20 here: saturated, strength 1 in double.
-                c = c_sat
-            else:
-                c += poisson(s, lam)
-            t_prev = ckpt_time[cj]
-            s_new = _lookup(c, eta_eff, s0, stab)
-            delta[cj] += gain_k * (s_new - s_cur)
+    record = out_strength.shape[0] > 0
+    delta = np.zeros(n_ckpt)  # loss decrease at each checkpoint
+    times = np.empty(max(np.int64(chalf.max()) - 1, 0))  # arrival times before a slot
+    stab = np.empty(0)  # s(c), c = 0 .. c_sat, when η is shared
+    tabs = no_poisson_tables()
+    if equal_rates:
+        stab = strength_table(eta[0] / speed, s0)
+        cols = stab.shape[0] - 1 - np.int64(chalf[0])  # the largest post-slot increment
+        entries = (5.0 + np.sqrt(70.0 + cols)) ** 2 * cols  # bounds the table size
+        if cols > 0 and entries <= _MAX_TABLE and k_total >= _TABLE_MIN_QUANTA_PER_ENTRY * entries:
+            tabs = poisson_tables(cols)
+    lam_sat, cdf, guide, fcdf, fguide = tabs
+    use_tables = cdf.shape[0] > 0
+    n_stab = stab.shape[0]
+    loss0 = base_loss
+    r0, r1, r2, r3 = s[0], s[1], s[2], s[3]
+    for k in range(k_total):
+        loss0 -= gain[k] * s0
+        p_k = p[k]
+        if p_k == 0.0:
             if record:
-                while filled < cj:
-                    strength_col[filled] = s_cur
-                    filled += 1
-            s_cur = s_new
-    if record:
-        while filled < n_ckpt:
-            strength_col[filled] = s_cur
-            filled += 1
+                out_strength[:, k] = s0
+            continue
+        gain_k = gain[k]
+        ready_k = ready[k]
+        chalf_k = np.int64(chalf[k])
+        eta_eff = eta[k] / speed
+        c_sat = n_stab - 1 if n_stab > 0 else saturation_count(eta_eff, s0)
+        slotted = learn_step[k] >= 0 and ready_k <= t_end
+
+        # 1. Arrivals before the slot time T: c½ − 1 uniform points on [0, T], seen up to
+        # t_end. Only the count at each checkpoint matters, c_j = #{arrivals ≤ t_j}: the
+        # times are drawn into ``times`` and counted against each checkpoint from the top
+        # down until none is left (about log(c½)/log(t_j / t_{j−1}) checkpoints) — no sort
+        # and no binning.
+        m = chalf_k - 1
+        scale = ready_k
+        top = n_ckpt - 1  # the highest checkpoint the arrivals can reach
+        if ready_k > t_end and m * t_end < 0.25 * ready_k:
+            # Few expected before t_end: draw how many (0 from one uniform in ≥ 75 % of
+            # cases); they are uniform on [0, t_end].
+            m, r0, r1, r2, r3 = _binomial_thin(m, t_end / ready_k, r0, r1, r2, r3)
+            scale = t_end
+        elif ready_k <= t_end:
+            top = checkpoint_index(ready_k, ckpt_time, table, key_lo)
+        c_top = 0  # count at checkpoint ``top``
+        if m > 0 and scale <= ckpt_time[0]:
+            c_top = m  # every one falls in the first checkpoint: no draws
+            top = 0
+        elif m > 0:
+            for i in range(m):
+                u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
+                times[i] = scale * u
+                c_top += times[i] <= t_end
+        s_top = _s_of(c_top, stab, n_stab, eta_eff, s0)
+        c_j = c_top
+        s_j = s_top
+        j = top
+        while c_j > 0:
+            c_below = 0  # count at checkpoint j − 1 (0 below the first)
+            if j > 0:
+                edge = ckpt_time[j - 1]
+                for i in range(m):
+                    c_below += times[i] <= edge
+            s_below = _s_of(c_below, stab, n_stab, eta_eff, s0)
+            delta[j] += gain_k * (s_j - s_below)
+            if record:
+                out_strength[j, k] = s_j
+            c_j = c_below
+            s_j = s_below
+            j -= 1
+        if record:
+            out_strength[:j + 1, k] = s0
+            out_strength[top + 1:, k] = s_top  # (after a slot: overwritten below)
+        s_cur = s_top
+        if slotted:
+            # 2. At the slot checkpoint: the earlier arrivals binned there and the slot's
+            # own arrival (c = c½ now); after T a fresh Poisson process, drawn as one
+            # increment per checkpoint interval up to the count c_sat at which the strength
+            # is 1 in double. With log-spaced checkpoints c_sat (≈ c_sat / p_k samples on)
+            # is a few intervals on.
+            c = chalf_k
+            t_prev = ready_k
+            for j in range(top, n_ckpt):
+                short = c_sat - c
+                if short > 0:
+                    lam = p_k * (ckpt_time[j] - t_prev)
+                    t_prev = ckpt_time[j]
+                    if use_tables and lam >= lam_sat[short]:
+                        c = c_sat  # P(Poisson(λ) < short) < 1e−20: saturated
+                    elif use_tables:
+                        # Poisson(λ) = A + B + C, independent Poisson variables with means
+                        # ⌊λ⌋, the multiple of 1/64 just below λ − ⌊λ⌋, and δ < 1/64: A and
+                        # B by inversion of their tabled CDFs (from the guide bucket of the
+                        # uniform, two branch-free steps, rarely more); C is 0 when its
+                        # uniform is ≤ 1 − δ ≤ e^{−δ} (≥ 98 %: no exp), else inverted.
+                        n = np.int64(lam)
+                        u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
+                        x = np.int64(guide[n, min(np.int64(u * _GUIDE), _GUIDE - 1)])
+                        x += cdf[n, x] < u
+                        x += cdf[n, x] < u
+                        while cdf[n, x] < u:  # ends at the sentinel cdf[n, cols] = 1
+                            x += 1
+                        if x < short:
+                            frac = (lam - n) * _FRACTIONS
+                            i = np.int64(frac)
+                            u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
+                            y = np.int64(fguide[i, min(np.int64(u * _GUIDE), _GUIDE - 1)])
+                            y += fcdf[i, y] < u
+                            y += fcdf[i, y] < u
+                            while fcdf[i, y] < u:
+                                y += 1
+                            x += y
+                            rest = (frac - i) / _FRACTIONS
+                            u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
+                            if u > 1.0 - rest:
+                                px = np.exp(-rest)
+                                z = 0
+                                while u > px:
+                                    u -= px
+                                    z += 1
+                                    px *= rest / z
+                                x += z
+                        c += min(x, short)
+                    elif lam > short and lam >= short + 10.0 * np.sqrt(lam) + 45.0:
+                        c = c_sat  # P(Poisson(λ) < short) < 1e−20 here too
+                    else:
+                        x, r0, r1, r2, r3 = _poisson_capped(lam, short, r0, r1, r2, r3)
+                        c += x
+                s_new = _s_of(c, stab, n_stab, eta_eff, s0)
+                delta[j] += gain_k * (s_new - s_cur)
+                s_cur = s_new
+                if record:
+                    out_strength[j:, k] = s_cur
+                if c >= c_sat:
+                    break
+    s[0], s[1], s[2], s[3] = r0, r1, r2, r3
+    loss = loss0
+    for c in range(n_ckpt):
+        loss -= delta[c]
+        out_loss[c] = loss
