@@ -5,11 +5,13 @@ Use frequencies follow the paper's convention p_k ∝ k^−(α+1).
 """
 
 from ._version import __version__
+from .composition import CompositionGraph, load_graph
 from .result import Result
 from .simulate import simulate
 from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
 
 __all__ = [
+    "CompositionGraph",
     "Dataset",
     "Learner",
     "Online",
@@ -17,6 +19,7 @@ __all__ = [
     "Quanta",
     "Result",
     "Simulation",
+    "load_graph",
     "simulate",
     "__version__",
 ]
