@@ -273,7 +273,8 @@ def _run_experiments(args: argparse.Namespace) -> int:
     if args.command == "experiments" and args.action == "list":
         for name, doc in list_experiments().items():
             print(textwrap.fill(doc, width=100, initial_indent=f"{name:28s} ",
-                                subsequent_indent=" " * 29))
+                                subsequent_indent=" " * 29, break_on_hyphens=False,
+                                break_long_words=False))
         return 0
     names = [args.name] if args.command == "experiments" else list(list_experiments())
     total = 0.0

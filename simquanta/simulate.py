@@ -168,15 +168,20 @@ COMPILE_SECONDS = {"exact": 50, "events": 40}
 def compile_notice(engine: str) -> str | None:
     """The one-line message to show before running ``engine``'s kernel when it will be
     compiled (not loaded from numba's cache), else None."""
-    kernel = run_exact if engine == "exact" else run_events
-    if kernel.overloads:  # compiled or loaded in this process already
-        return None
-    index = getattr(getattr(getattr(kernel, "_cache", None), "_cache_file", None),
-                    "_index_path", None)
-    if index is not None and os.path.exists(index):
+    if not will_compile(run_exact if engine == "exact" else run_events):
         return None
     return (f"compiling the {engine} simulation kernel (first run only, "
             f"~{COMPILE_SECONDS[engine]} s)…")
+
+
+def will_compile(kernel) -> bool:
+    """True when calling a numba ``cache=True`` kernel will compile it: nothing compiled or
+    loaded in this process yet and no cache index on disk (numba writes one per kernel)."""
+    if kernel.overloads:
+        return False
+    index = getattr(getattr(getattr(kernel, "_cache", None), "_cache_file", None),
+                    "_index_path", None)
+    return index is None or not os.path.exists(index)
 
 
 def _run(sim: Simulation, progress: bool) -> Result:
