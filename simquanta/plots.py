@@ -36,10 +36,12 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the simquanta style to matplotlib (headless backend if none is chosen)."""
+    """Apply the simquanta style to matplotlib (headless backend if none is chosen; a
+    notebook's inline backend is kept)."""
     import matplotlib
 
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
+    backend = matplotlib.get_backend().lower()
+    if backend not in ("agg", "pdf", "svg", "cairo") and not backend.startswith("module://"):
         matplotlib.use("Agg")
     from cycler import cycler
 
@@ -252,7 +254,8 @@ def _plot_tasks(result, ax, **kwargs):
     _log_x(ax)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("task success")
-    ax.legend(title="task (10–90 % width)", loc="upper left", fontsize=6, title_fontsize=6)
+    ax.legend(title="task (10–90 % width)", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              fontsize=6, title_fontsize=6)
 
 
 def _width_text(x, y, floor, ceiling, j) -> str:
@@ -339,15 +342,20 @@ def _short(value) -> str:
 
 
 def plot_sweep(ds, kind: str = "loss", *, col: str | None = None, hue: str | None = None):
-    """A merged sweep (``merged.nc``, xarray Dataset) as a facet grid: one panel per value
-    of ``col`` (default: the first swept dimension), one line per value of ``hue`` (the
-    second; for ``kind="tasks"`` one line per task), each the mean over agents and
-    replicate seeds with its 95 % band. Other swept dimensions are averaged (the title
-    says which). Returns the Figure."""
+    """A merged sweep (an xarray Dataset, or the path of ``merged.nc``) as a facet grid:
+    one panel per value of ``col`` (default: the first swept dimension), one line per value
+    of ``hue`` (the second; for ``kind="tasks"`` one line per task), each the mean over
+    agents and replicate seeds with its 95 % band. Other swept dimensions are averaged
+    (the title says which). Returns the Figure."""
     import matplotlib.pyplot as plt
 
     from .analysis.stats import sem
 
+    if isinstance(ds, (str, Path)):
+        import xarray as xr
+
+        with xr.open_dataset(ds, engine="netcdf4") as opened:
+            ds = opened.load()
     if kind not in SWEEP_KINDS:
         raise ValueError(f"kind = {kind!r} is invalid: must be one of {', '.join(SWEEP_KINDS)}")
     if kind == "tasks" and "task_success" not in ds:
