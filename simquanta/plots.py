@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -158,30 +159,19 @@ def _log_x(ax, label: str = "samples seen per agent") -> None:
     ax.set_xlabel(label)
 
 
-def _plot_loss(result, ax, theory: bool = True, **kwargs):
+def _plot_mean(result, ax, quantity: str, theory: bool = True, **kwargs):
+    """``quantity`` ("loss" or "learned") averaged over agents, closed form dashed."""
     x = result.samples.astype(float)
-    band(ax, x, result.loss_mean, result.loss_sem, color=kwargs.pop("color", PALETTE[0]),
+    mean, err = ((result.loss_mean, result.loss_sem) if quantity == "loss"
+                 else (result.learned_mean, result.learned_sem))
+    band(ax, x, mean, err, color=kwargs.pop("color", PALETTE[0]),
          label=f"simulation ({result.n_agents} agents)", **kwargs)
-    expected = closed_form_of(result, "loss") if theory else None
+    expected = closed_form_of(result, quantity) if theory else None
     if expected is not None:
         theory_line(ax, x, expected, label="closed form")
     _log_x(ax)
     ax.set_yscale("log")
-    ax.set_ylabel("loss (bits per sample)")
-    ax.legend()
-
-
-def _plot_learned(result, ax, theory: bool = True, **kwargs):
-    x = result.samples.astype(float)
-    band(ax, x, result.learned_mean, result.learned_sem,
-         color=kwargs.pop("color", PALETTE[0]),
-         label=f"simulation ({result.n_agents} agents)", **kwargs)
-    expected = closed_form_of(result, "learned") if theory else None
-    if expected is not None:
-        theory_line(ax, x, expected, label="closed form")
-    _log_x(ax)
-    ax.set_yscale("log")
-    ax.set_ylabel("quanta learned")
+    ax.set_ylabel("loss (bits per sample)" if quantity == "loss" else "quanta learned")
     ax.legend()
 
 
@@ -271,8 +261,9 @@ def _width_text(x, y, floor, ceiling, j) -> str:
     return f"{width:.2f} dec" if np.isfinite(width) else "width n/a"
 
 
-_RESULT_PLOTS = {"loss": _plot_loss, "learned": _plot_learned, "quanta": _plot_quanta,
-                 "agents": _plot_agents, "tasks": _plot_tasks}
+_RESULT_PLOTS = {"loss": functools.partial(_plot_mean, quantity="loss"),
+                 "learned": functools.partial(_plot_mean, quantity="learned"),
+                 "quanta": _plot_quanta, "agents": _plot_agents, "tasks": _plot_tasks}
 
 
 def plot_result(result, kind: str = "loss", *, ax=None, **kwargs):

@@ -160,9 +160,9 @@ def run(sim: Simulation, *, progress: bool = False,
     return result if graph is None else result.with_graph(graph, nodes=nodes)
 
 
-#: seconds the first run of each engine spends compiling (measured on the project's
-#: 2-vCPU machine with an empty cache; README "Performance")
-COMPILE_SECONDS = {"exact": 50, "events": 40}
+#: seconds the first run of each engine spends compiling on the project's 2-vCPU machine
+#: when it is idle (twice that under load; README "Performance")
+COMPILE_SECONDS = {"exact": 30, "events": 45}
 
 
 def compile_notice(engine: str) -> str | None:
