@@ -79,7 +79,7 @@ QUICK_MARK = "QUICK MODE · smoke-test sizes, coarse numbers"
 def mark_quick(fig) -> None:
     """Stamp ``fig`` as a quick-mode figure: a faint diagonal mark across it."""
     fig.text(0.5, 0.5, QUICK_MARK, rotation=20, ha="center", va="center", fontsize=11,
-             color="#D55E00", alpha=0.35, zorder=10, fontweight="bold")
+             color="#D55E00", alpha=0.22, zorder=10, fontweight="bold")
 
 
 def log_ints(low: float, high: float, per_decade: int) -> np.ndarray:
