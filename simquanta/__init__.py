@@ -6,6 +6,8 @@ Use frequencies follow the paper's convention p_k ∝ k^−(α+1).
 
 from ._version import __version__
 from .composition import CompositionGraph, load_graph
+from .planner import plan
+from .populations import Synthetic, simulate_generations, simulate_synthetic
 from .result import Result
 from .simulate import simulate
 from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
@@ -19,7 +21,11 @@ __all__ = [
     "Quanta",
     "Result",
     "Simulation",
+    "Synthetic",
     "load_graph",
+    "plan",
     "simulate",
+    "simulate_generations",
+    "simulate_synthetic",
     "__version__",
 ]

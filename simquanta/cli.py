@@ -85,7 +85,7 @@ def _default(key: str) -> str:
     return f"(default {shown})"
 
 
-def _add_simulate(sub) -> None:
+def _add_simulate(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="simulate learners acquiring quanta",
                        description="Simulate learners acquiring quanta from sampled data "
                                    "(unset flags come from --config, then defaults).",
@@ -145,10 +145,15 @@ def _add_simulate(sub) -> None:
     a("--graph", metavar="FILE",
       help="composition graph (TOML/JSON): report each task's success per checkpoint "
            "(default none)")
-    a("--nodes", choices=["tasks", "all"], default="tasks",
-      help="with --graph: report the tasks (nodes no other node uses, or marked task = "
-           "true), or every inner node (default tasks)")
     a("--json", action="store_true", help="print one JSON object on stdout (default off)")
+    return p
+
+
+def _add_simulate_only(p: argparse.ArgumentParser) -> None:
+    """simulate's flags that ``generations`` (which copies the others) does not take."""
+    p.add_argument("--nodes", choices=["tasks", "all"], default="tasks",
+                   help="with --graph: report the tasks (nodes no other node uses, or marked "
+                        "task = true), or every inner node (default tasks)")
 
 
 _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta", "s0",
@@ -156,21 +161,18 @@ _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta
               "dataset_size", "epochs", "agents", "seed", "checkpoints", "engine")
 
 
-def _run_simulate(args: argparse.Namespace) -> int:
+def _simulation_from_args(args: argparse.Namespace):
+    """The Simulation of simulate's flags: --config file, then flags, then defaults."""
     from .config import simulation_from_config
-    from .simulate import run
     from .validation import invalid, load_toml
 
-    if args.out and Path(args.out).suffix.lower() != ".nc":
-        raise invalid("--out", args.out, "results are netCDF-4 files: give a name ending "
-                                         "in .nc")
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
-    graph_path = args.graph
-    if "graph" in config:  # relative to the config file, like a sweep's [base] graph
-        in_file = config.pop("graph")
+    if "graph" in config:  # relative to the config file, like a sweep's [base] graph;
+        in_file = config.pop("graph")  # it fills --graph when that flag is unset
         if not isinstance(in_file, str):
             raise invalid("graph", in_file, "must be a file path (in --config)")
-        graph_path = graph_path or str(Path(args.config).parent / in_file)
+        if not args.graph:
+            args.graph = str(Path(args.config).parent / in_file)
     flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}
     if "dataset_size" in flags:
         config.pop("steps", None)
@@ -178,12 +180,22 @@ def _run_simulate(args: argparse.Namespace) -> int:
         config.pop("dataset_size", None)
         config.pop("epochs", None)
     config.update(flags)
-    sim = simulation_from_config(config)
+    return simulation_from_config(config)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from .simulate import run
+    from .validation import invalid
+
+    if args.out and Path(args.out).suffix.lower() != ".nc":
+        raise invalid("--out", args.out, "results are netCDF-4 files: give a name ending "
+                                         "in .nc")
+    sim = _simulation_from_args(args)
     graph = None
-    if graph_path:
+    if args.graph:
         from .composition import CompositionGraph
 
-        graph = CompositionGraph.load(graph_path)
+        graph = CompositionGraph.load(args.graph)
         graph.validate(sim.quanta.n_quanta)  # before any work
     result = run(sim, progress=not args.json and sys.stderr.isatty(), graph=graph,
                  nodes=args.nodes)
@@ -360,14 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version",
                         version=f"simquanta {_version.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_simulate(sub)
+    simulate = _add_simulate(sub)
     _add_plot(sub)
     _add_experiments(sub)
+    from .generations_cli import add_generations_parser
     from .graph_cli import add_graph_parser
     from .sweep_cli import add_sweep_parsers
 
     add_graph_parser(sub)
     add_sweep_parsers(sub)
+    from .plan_cli import add_plan_parser
+
+    add_plan_parser(sub)
+    add_generations_parser(sub, simulate)
+    _add_simulate_only(simulate)
     return parser
 
 
@@ -394,6 +412,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _run_plot(args)
         if args.command in ("experiments", "figures"):
             return _run_experiments(args)
+        if args.command == "generations":
+            from .generations_cli import run_generations
+
+            return run_generations(args, _simulation_from_args, _null_non_finite)
         if args.command == "graph":
             from .graph_cli import run_graph
 
@@ -402,6 +424,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from .sweep_cli import run_sweep_command
 
             return run_sweep_command(args)
+        if args.command == "plan":
+            from .plan_cli import run_plan
+
+            return run_plan(args)
         if args.command == "info":
             from .sweep_cli import run_info_command
 

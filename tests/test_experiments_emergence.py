@@ -8,6 +8,10 @@ scale grid) and each follows from the model:
   success is P(learned) of one quantum (closed form); requiring all of 5 similar quanta
   moves the transition later and narrows it; a mean over quanta spread over two decades of
   rank is gradual (width > 1 decade).
+* gradual_vs_emergent, single agents — a counting learner's monogenic curve is a step (width
+  below the checkpoint spacing), far narrower than the population mean's (threshold ≈ 0.5,
+  geometric ≈ 1.5 decades); a logistic learner's own curve has a width (≈ 0.4 decade) but is
+  still narrower than the mean; a mean over 10 quanta is gradual for one agent as well.
 * metric_mirage — exact match p^L narrows with L (Schaeffer et al. 2023); linear metrics keep
   p's width exactly; multiple choice on L-token items has exact match's width.
 * loss_distribution — the near-zero-loss mass grows with capacity, later for polygenic
@@ -115,6 +119,40 @@ def test_steps_monogenic_width_matches_gamma_quantiles(gve):
     assert th == pytest.approx(expected, abs=0.01)
     assert gve["results"]["steps"]["mono"]["transition"]["width_decades"] == pytest.approx(
         expected, abs=0.15)
+
+
+def test_single_agent_widths(gve):
+    sa = gve["results"]["single_agent"]
+    res = sa["grid_resolution_decades"]
+    fam = sa["families"]
+    for family in ("threshold", "geometric", "logistic"):
+        for task in ("mono", "all5", "mean10"):
+            rec = fam[family][task]
+            lo, hi = rec["agent_width_ci95"]
+            assert lo <= rec["agent_width_median"] <= hi
+            plo, phi = rec["population_width_ci95"]
+            assert plo <= rec["population_width"] <= phi
+            # censored agents: learned before the first checkpoint (geometric: rank 3 of the
+            # mean over 10 is learned by step 10 with probability 1 − e^{−10·p/τ} ≈ 14 %)
+            assert rec["agents_undetermined"] <= 0.25 * gve["config"]["single_agents"]
+    # counting families: one agent's single quantum is a step, resolved only by the grid
+    for family in ("threshold", "geometric"):
+        mono = fam[family]["mono"]
+        assert mono["agent_width_median"] <= res + 1e-9
+        assert mono["agent_width_ci95"][1] < mono["population_width_ci95"][0]
+    # the mean's width: the Gamma(5) quantile width of the closed form, inside the CI
+    th = gve["results"]["steps"]["mono"]["theory_transition"]["width_decades"]
+    plo, phi = fam["threshold"]["mono"]["population_width_ci95"]
+    assert plo - 0.05 <= th <= phi + 0.05
+    # geometric: emergent in each agent, gradual on average (Exp(1) clock: 1.34 decades)
+    assert fam["geometric"]["mono"]["population_width"] > 1.0
+    # logistic: the agent's own sigmoid, s(c) from 0.1 to 0.9 over c = 2.4..6.8 exposures
+    lmono = fam["logistic"]["mono"]
+    assert res < lmono["agent_width_median"] < lmono["population_width"]
+    assert 0.25 < lmono["agent_width_median"] < 0.6
+    # a mean over quanta spread over two decades of rank is gradual for one agent too
+    for family in fam:
+        assert fam[family]["mean10"]["agent_width_median"] > 1.0
 
 
 # ---------------------------------------------------------------------- metric_mirage

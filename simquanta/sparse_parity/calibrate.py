@@ -172,7 +172,7 @@ class StepLawFit:
         return asdict(self)
 
 
-def _step_negloglik(params: np.ndarray, x: np.ndarray, llo: np.ndarray, lhi: np.ndarray,
+def step_negloglik(params: np.ndarray, x: np.ndarray, llo: np.ndarray, lhi: np.ndarray,
                     noise: str) -> float:
     """−log L for log t ∈ (llo, lhi], log t = c + s·x + noise, x = −log p."""
     c, s = params[0], params[1]
@@ -197,7 +197,7 @@ def _step_negloglik(params: np.ndarray, x: np.ndarray, llo: np.ndarray, lhi: np.
 
 def _fit_step_once(x, llo, lhi, noise, start):
     n_par = 3 if noise == "lognormal" else 2
-    res = optimize.minimize(_step_negloglik, start[:n_par], args=(x, llo, lhi, noise),
+    res = optimize.minimize(step_negloglik, start[:n_par], args=(x, llo, lhi, noise),
                             method="Nelder-Mead",
                             options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000})
     return res.x, res.fun
@@ -304,7 +304,7 @@ def step_slowdown(law: StepLawFit, p: np.ndarray, lo: np.ndarray, hi: np.ndarray
     extra = [math.log(law.sigma)] if law.noise == "lognormal" else []
 
     def nll(c: float) -> float:
-        return _step_negloglik(np.array([c, 1 + law.gamma, *extra]), x, llo, lhi, law.noise)
+        return step_negloglik(np.array([c, 1 + law.gamma, *extra]), x, llo, lhi, law.noise)
 
     # Grid first: with a small σ the likelihood is a narrow peak a bracketing search misses.
     grid = c0 + np.linspace(-8.0, 8.0, 1601)
@@ -519,7 +519,7 @@ def fit_data_threshold(dataset_size: Sequence[int], p: np.ndarray, learned: np.n
 # ------------------------------------------------------ calibrated simulations
 
 
-def _agent_thresholds(base: np.ndarray, sigma: float, noise: str, seed: int,
+def agent_thresholds(base: np.ndarray, sigma: float, noise: str, seed: int,
                       agent: int) -> np.ndarray:
     """Per-agent thresholds: lognormal draws τ_i e^{σ z_i} (own stream per agent)."""
     if noise != "lognormal" or sigma <= 0:
@@ -549,7 +549,7 @@ def simulate_online_learned(step_law: StepLawFit, p: np.ndarray, capacity: Seque
     acquisition = "geometric" if step_law.noise == "geometric" else "threshold"
     out = np.zeros((agents, len(caps), ckpt.size, p.size), dtype=bool)
     for a in range(agents):
-        tau = _agent_thresholds(base, step_law.sigma, step_law.noise, seed, a)
+        tau = agent_thresholds(base, step_law.sigma, step_law.noise, seed, a)
         res = simulate(Quanta(p.size, frequencies=p, tau=tau),
                        Learner(capacity=caps, acquisition=acquisition, policy="reject"),
                        Online(steps=steps, batch_size=batch_size), agents=len(caps),
@@ -586,7 +586,7 @@ def simulate_dataset_learned(data_fit: DataThresholdFit, step_law: StepLawFit, p
         for j, d in enumerate(sizes):
             # A fresh threshold draw per (agent, D): like a network trained on each
             # training set from scratch, and the probit's independent cells.
-            tau = _agent_thresholds(base, data_fit.sigma_D, "lognormal", seed + 1,
+            tau = agent_thresholds(base, data_fit.sigma_D, "lognormal", seed + 1,
                                     a * len(sizes) + j)
             # One epoch presents every example once, enough for every learnable quantum
             # under the threshold rule (its ⌈τ^D⌉-th presentation comes within epoch 1).
