@@ -51,6 +51,8 @@ class Experiment:
         """Write <name>.png, <name>.pdf and <name>.json (each atomically)."""
         from simquanta import plots
 
+        if self.quick:
+            mark_quick(fig)
         paths = plots.save(fig, self.out / f"{self.name}.png", formats=("png", "pdf"))
         payload = {
             "experiment": self.name,
@@ -68,6 +70,16 @@ class Experiment:
         print(f"{self.name}: wrote {', '.join(str(p) for p in paths)} "
               f"({payload['wall_seconds']:.1f} s)")
         return paths
+
+
+#: the words a quick-mode figure carries (a smoke run must never pass for a result)
+QUICK_MARK = "QUICK MODE · smoke-test sizes, coarse numbers"
+
+
+def mark_quick(fig) -> None:
+    """Stamp ``fig`` as a quick-mode figure: a faint diagonal mark across it."""
+    fig.text(0.5, 0.5, QUICK_MARK, rotation=20, ha="center", va="center", fontsize=11,
+             color="#D55E00", alpha=0.22, zorder=10, fontweight="bold")
 
 
 def log_ints(low: float, high: float, per_decade: int) -> np.ndarray:

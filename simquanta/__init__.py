@@ -5,6 +5,7 @@ Use frequencies follow the paper's convention p_k ∝ k^−(α+1).
 """
 
 from ._version import __version__
+from .composition import CompositionGraph, load_graph
 from .planner import plan
 from .populations import Synthetic, simulate_generations, simulate_synthetic
 from .result import Result
@@ -12,6 +13,7 @@ from .simulate import simulate
 from .specs import Dataset, Learner, Online, Prerequisites, Quanta, Simulation
 
 __all__ = [
+    "CompositionGraph",
     "Dataset",
     "Learner",
     "Online",
@@ -20,6 +22,7 @@ __all__ = [
     "Result",
     "Simulation",
     "Synthetic",
+    "load_graph",
     "plan",
     "simulate",
     "simulate_generations",

@@ -1,6 +1,7 @@
-"""Command-line interface: ``simquanta simulate | graph ...``.
+"""Command-line interface: ``simquanta simulate | plot | graph ...``.
 
-Errors in the input print one line ``error: ...`` on stderr and exit with status 2.
+Errors in the input print one line ``error: ...`` on stderr and exit with status 2; output
+cut short by a closed pipe (``simquanta info --json | head``) ends quietly.
 """
 
 from __future__ import annotations
@@ -8,8 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import _version
@@ -22,12 +26,16 @@ SIMULATE_EXAMPLE = """example:
       --seed 1 --checkpoints 12 --engine exact --json
   simquanta simulate --acquisition logistic --eta 0.5 --s0 0.01 --n-quanta 2000 \
       --capacity inf --batch-size 100 --steps 10000 --agents 200 --checkpoints 12 --json
-  simquanta simulate --config run.toml --agents 32 --figure loss.png --out run.nc
+  simquanta simulate --config experiments/configs/run.toml --agents 32 \
+      --figure loss.png --out run.nc
+  simquanta simulate --graph experiments/graphs/demo.toml --figure tasks.png
 """
 
 MAIN_EXAMPLE = """examples:
   simquanta figures --quick
   simquanta simulate --figure figures/quickstart.png
+  simquanta simulate --graph experiments/graphs/demo.toml --figure tasks.png --out run.nc
+  simquanta plot run.nc --kind quanta --out quanta.png
   simquanta simulate --n-quanta 100000 --alpha 0.3 --tau 5 --steps 100000 --json
   simquanta graph show experiments/graphs/demo.toml
   simquanta sweep experiments/sweeps/example.toml --executor processes
@@ -55,6 +63,21 @@ def _capacity_arg(text: str) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+def _int_arg(text: str) -> int:
+    """An integer, also written 1e6 or 1_000_000 (an integral value; "1.5" is refused)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    return int(value)
+
+
 def _default(key: str) -> str:
     """'(default X)' from config.DEFAULTS, the one source of the run defaults."""
     value = DEFAULTS[key]
@@ -69,13 +92,15 @@ def _add_simulate(sub) -> argparse.ArgumentParser:
                        epilog=SIMULATE_EXAMPLE,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
-    a("--n-quanta", type=int, metavar="K", help=f"number of quanta K {_default('n_quanta')}")
+    a("--n-quanta", type=_int_arg, metavar="K",
+      help=f"number of quanta K {_default('n_quanta')}")
     a("--alpha", type=float, metavar="A", help="Zipf exponent: p_k ∝ (k+offset)^-(A+1) "
                                                 f"{_default('alpha')}")
     a("--offset", type=float, metavar="O", help=f"Zipf–Mandelbrot offset {_default('offset')}")
     a("--tau", type=float, metavar="T", help=f"exposure threshold τ {_default('tau')}")
     a("--gamma", type=float, metavar="G",
-      help="threshold family: steps to learn k ∝ p_k^-(1+G); τ becomes the smallest τ_k")
+      help="threshold family: steps to learn k ∝ p_k^-(1+G); τ becomes the smallest τ_k "
+           "(default none: τ_k = τ)")
     a("--acquisition", choices=list(ACQUISITIONS),
       help="dynamics family: threshold, geometric, logistic (continuous strength, Nam et "
            "al. 2024), resource (shared update budget, Liu et al. 2025) "
@@ -85,32 +110,50 @@ def _add_simulate(sub) -> argparse.ArgumentParser:
     a("--s0", type=float, metavar="S0",
       help="logistic: initial strength s0 in (0, 0.5) (default 0.01)")
     a("--speed-n0", type=float, metavar="N0",
-      help="size-dependent speed: exposures needed × (1 + N0/capacity)^kappa")
+      help="size-dependent speed: exposures needed × (1 + N0/capacity)^kappa "
+           "(default none: no slowdown)")
     a("--speed-kappa", type=float, metavar="KAPPA",
       help="exponent kappa of the speed law (default 1; needs --speed-n0)")
     a("--capacity", type=_capacity_arg, metavar="N|inf",
       help="capacity in cost units, inf, or a comma-separated list (one per agent) "
            f"{_default('capacity')}")
-    a("--policy", choices=list(POLICIES), help=_default("policy"))
-    a("--batch-size", type=int, metavar="B", help=f"samples per step {_default('batch_size')}")
+    a("--policy", choices=list(POLICIES),
+      help=f"what a full learner does with a ready quantum {_default('policy')}")
+    a("--batch-size", type=_int_arg, metavar="B",
+      help=f"samples per step {_default('batch_size')}")
     regime = p.add_mutually_exclusive_group()
-    regime.add_argument("--steps", type=int, metavar="S",
-                        help=f"online steps {_default('steps')}")
-    regime.add_argument("--dataset-size", type=int, metavar="D",
-                        help="multi-epoch: training-set size per agent")
-    a("--epochs", type=int, metavar="E", help="epochs over the training set")
-    a("--agents", type=int, metavar="M", help=f"number of agents {_default('agents')}")
-    a("--seed", type=int, metavar="SEED", help=f"root seed {_default('seed')}")
-    a("--checkpoints", type=int, metavar="C",
-      help=f"log-spaced checkpoints {_default('checkpoints')}")
+    regime.add_argument("--steps", type=_int_arg, metavar="S",
+                        help=f"online steps, e.g. 100000 or 1e5 {_default('steps')}")
+    regime.add_argument("--dataset-size", type=_int_arg, metavar="D",
+                        help="multi-epoch: training-set size per agent (default none: online)")
+    a("--epochs", type=_int_arg, metavar="E",
+      help="epochs over the training set (default 1; needs --dataset-size)")
+    a("--agents", type=_int_arg, metavar="M", help=f"number of agents {_default('agents')}")
+    a("--seed", type=_int_arg, metavar="SEED", help=f"root seed {_default('seed')}")
+    a("--checkpoints", type=_int_arg, metavar="C",
+      help=f"number of log-spaced checkpoints {_default('checkpoints')}")
     a("--engine", choices=["exact", "events", "auto"], help=_default("engine"))
-    a("--config", metavar="FILE.toml", help="read the same fields from a TOML file")
-    a("--out", metavar="FILE", help="save the result (netCDF-4, opens with xarray)")
-    a("--figure", metavar="FILE", help="write a loss-curve figure (.png/.pdf)")
+    a("--config", metavar="FILE.toml",
+      help="read the same fields (and graph) from a TOML file, e.g. "
+           "experiments/configs/run.toml; flags win (default none)")
+    a("--out", metavar="FILE.nc",
+      help="save the result, with the graph and task success (netCDF-4, opens with "
+           "xarray; default none)")
+    a("--figure", metavar="FILE",
+      help="write a figure (.png/.pdf): the loss with its closed form dashed and, with "
+           "--graph, the task curves beside it (default none)")
     a("--graph", metavar="FILE",
-      help="composition graph (TOML/JSON): add each node's success per checkpoint")
-    a("--json", action="store_true", help="print one JSON object on stdout")
+      help="composition graph (TOML/JSON): report each task's success per checkpoint "
+           "(default none)")
+    a("--json", action="store_true", help="print one JSON object on stdout (default off)")
     return p
+
+
+def _add_simulate_only(p: argparse.ArgumentParser) -> None:
+    """simulate's flags that ``generations`` (which copies the others) does not take."""
+    p.add_argument("--nodes", choices=["tasks", "all"], default="tasks",
+                   help="with --graph: report the tasks (nodes no other node uses, or marked "
+                        "task = true), or every inner node (default tasks)")
 
 
 _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta", "s0",
@@ -121,9 +164,15 @@ _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta
 def _simulation_from_args(args: argparse.Namespace):
     """The Simulation of simulate's flags: --config file, then flags, then defaults."""
     from .config import simulation_from_config
-    from .validation import load_toml
+    from .validation import invalid, load_toml
 
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
+    if "graph" in config:  # relative to the config file, like a sweep's [base] graph;
+        in_file = config.pop("graph")  # it fills --graph when that flag is unset
+        if not isinstance(in_file, str):
+            raise invalid("graph", in_file, "must be a file path (in --config)")
+        if not args.graph:
+            args.graph = str(Path(args.config).parent / in_file)
     flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}
     if "dataset_size" in flags:
         config.pop("steps", None)
@@ -136,31 +185,31 @@ def _simulation_from_args(args: argparse.Namespace):
 
 def _run_simulate(args: argparse.Namespace) -> int:
     from .simulate import run
+    from .validation import invalid
 
+    if args.out and Path(args.out).suffix.lower() != ".nc":
+        raise invalid("--out", args.out, "results are netCDF-4 files: give a name ending "
+                                         "in .nc")
     sim = _simulation_from_args(args)
     graph = None
     if args.graph:
         from .composition import CompositionGraph
-        from .simulate import with_learned_state
 
         graph = CompositionGraph.load(args.graph)
-        graph.validate(sim.quanta.n_quanta)
-        sim = with_learned_state(sim)
-    result = run(sim, progress=not args.json and sys.stderr.isatty())
+        graph.validate(sim.quanta.n_quanta)  # before any work
+    result = run(sim, progress=not args.json and sys.stderr.isatty(), graph=graph,
+                 nodes=args.nodes)
     if args.out:
         result.save(args.out)
     if args.figure:
-        from . import plots
-        from .analysis.expected import closed_form_loss
-
-        plots.save(plots.loss_curve(result, closed_form_loss(sim, result.samples)),
-                   args.figure, formats=(args.figure.rsplit(".", 1)[-1],)
-                   if "." in args.figure else ("png",))
+        _save_figure(result, None, args.figure)
     summary = result.summary_dict()
-    if graph is not None:
-        curves = graph.task_curves(result.leaf_values(), all_nodes=True)
-        summary["tasks"] = {name: {"mean": mean.tolist(), "sem": err.tolist()}
-                            for name, (mean, err) in curves.items()}
+    if result.task_success is not None:
+        from .analysis.stats import sem
+
+        mean, err = result.task_success.mean(axis=0), sem(result.task_success)
+        summary["tasks"] = {name: {"mean": mean[:, j].tolist(), "sem": err[:, j].tolist()}
+                            for j, name in enumerate(result.task_names)}
     if args.json:
         print(json.dumps(_null_non_finite(summary)))
     else:
@@ -171,6 +220,14 @@ def _run_simulate(args: argparse.Namespace) -> int:
             if path:
                 print(f"wrote {path}")
     return 0
+
+
+def _save_figure(result, kind: str | None, path: str) -> None:
+    """Write plots.result_figure(result, kind) to ``path`` (format from its suffix)."""
+    from . import plots
+
+    suffix = Path(path).suffix.lstrip(".").lower()
+    plots.save(plots.result_figure(result, kind), path, formats=(suffix or "png",))
 
 
 def _null_non_finite(obj: Any) -> Any:
@@ -209,14 +266,17 @@ def _add_experiments(sub) -> None:
     esub.add_parser("list", help="list experiments")
     r = esub.add_parser("run", help="run one experiment")
     r.add_argument("name")
-    r.add_argument("--quick", action="store_true", help="smoke mode (≤ 30 s)")
-    r.add_argument("--out", metavar="DIR", help="output folder (default figures/)")
+    r.add_argument("--quick", action="store_true", help="smoke mode (≤ 30 s; default off)")
+    r.add_argument("--out", metavar="DIR",
+                   help="output folder (default figures/, or figures/quick/ with --quick)")
     f = sub.add_parser("figures", help="run every experiment (all figures)",
                        description="Run every experiment script, writing figures/*.png|pdf|json.",
                        epilog="example:\n  simquanta figures --quick",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    f.add_argument("--quick", action="store_true", help="smoke mode (≤ 30 s each)")
-    f.add_argument("--out", metavar="DIR", help="output folder (default figures/)")
+    f.add_argument("--quick", action="store_true",
+                   help="smoke mode (≤ 30 s each once compiled; default off)")
+    f.add_argument("--out", metavar="DIR",
+                   help="output folder (default figures/, or figures/quick/ with --quick)")
 
 
 def _run_experiments(args: argparse.Namespace) -> int:
@@ -224,7 +284,9 @@ def _run_experiments(args: argparse.Namespace) -> int:
 
     if args.command == "experiments" and args.action == "list":
         for name, doc in list_experiments().items():
-            print(f"{name:28s} {doc}")
+            print(textwrap.fill(doc, width=100, initial_indent=f"{name:28s} ",
+                                subsequent_indent=" " * 29, break_on_hyphens=False,
+                                break_long_words=False))
         return 0
     names = [args.name] if args.command == "experiments" else list(list_experiments())
     total = 0.0
@@ -237,6 +299,72 @@ def _run_experiments(args: argparse.Namespace) -> int:
     return 0
 
 
+PLOT_EXAMPLE = """examples:
+  simquanta plot run.nc                        # loss (and task curves if it has a graph)
+  simquanta plot run.nc --kind quanta --out quanta.png
+  simquanta plot results/sweeps/example/merged.nc --kind tasks --col alpha
+  simquanta plot results/sweeps/example        # a sweep directory: its merged.nc
+
+kinds: a run (simulate --out): loss, learned, quanta, agents, tasks; a merged sweep:
+loss, learned, tasks (one panel per value of --col, one line per value of --hue).
+"""
+
+
+def _add_plot(sub) -> None:
+    from .plots import RESULT_KINDS
+
+    p = sub.add_parser("plot", help="draw a saved run or merged sweep (.nc)",
+                       description="Draw a result file: a run saved by `simulate --out` or "
+                                   "a sweep's merged.nc.",
+                       epilog=PLOT_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", metavar="FILE", help="a .nc result, or a sweep directory")
+    p.add_argument("--kind", choices=RESULT_KINDS,
+                   help="what to draw (default: a run's loss, beside its task curves when "
+                        "it has a graph; a sweep's loss)")
+    p.add_argument("--out", metavar="PNG",
+                   help="image to write, .png or .pdf (default: FILE's name with "
+                        "_<kind>.png, in the current directory)")
+    p.add_argument("--col", metavar="DIM",
+                   help="sweep: one panel per value of this axis (default the first axis)")
+    p.add_argument("--hue", metavar="DIM",
+                   help="sweep: one line per value of this axis (default the second axis)")
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    import xarray as xr
+
+    from . import plots
+    from .result import Result
+    from .validation import invalid
+
+    path = Path(args.file)
+    if path.is_dir():
+        path = path / "merged.nc"
+    if not path.is_file():
+        raise invalid("FILE", args.file, "not found (a .nc result or a sweep directory "
+                                         "with merged.nc)")
+    try:
+        ds = xr.open_dataset(path, engine="netcdf4").load()
+    except (OSError, ValueError) as exc:
+        raise invalid("FILE", args.file, f"not a netCDF result ({exc})") from None
+    title = ds.attrs.get("title", "")
+    kind = args.kind
+    out = args.out or f"{path.stem if path.name != 'merged.nc' else path.parent.name}" \
+                      f"_{kind or ('summary' if title != 'simquanta sweep' else 'loss')}.png"
+    if title == "simquanta sweep":
+        fig = plots.plot_sweep(ds, kind or "loss", col=args.col, hue=args.hue)
+    elif title == "simquanta simulation result":
+        if args.col or args.hue:
+            raise invalid("--col", args.col or args.hue, "only applies to a merged sweep")
+        fig = plots.result_figure(Result.from_xarray(ds), kind)
+    else:
+        raise invalid("FILE", args.file, "not a simquanta run or merged sweep")
+    suffix = Path(out).suffix.lstrip(".").lower()
+    plots.save(fig, out, formats=(suffix or "png",))
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="simquanta", description="Simulate the quantization model of "
                      "neural scaling (Michaud et al. 2023), agent by agent.",
@@ -245,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"simquanta {_version.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     simulate = _add_simulate(sub)
+    _add_plot(sub)
     _add_experiments(sub)
     from .generations_cli import add_generations_parser
     from .graph_cli import add_graph_parser
@@ -256,15 +385,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plan_parser(sub)
     add_generations_parser(sub, simulate)
+    _add_simulate_only(simulate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from reporting the
+        # failed flush of stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "simulate":
             return _run_simulate(args)
+        if args.command == "plot":
+            return _run_plot(args)
         if args.command in ("experiments", "figures"):
             return _run_experiments(args)
         if args.command == "generations":
@@ -287,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweep_cli import run_info_command
 
             return run_info_command(args)
+    except BrokenPipeError:
+        raise
     except (ValueError, OSError, RuntimeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"error: {message}\n")

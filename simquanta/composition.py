@@ -82,6 +82,7 @@ __all__ = [
     "CompiledGraph",
     "CompositionGraph",
     "GraphSummary",
+    "load_graph",
     "parse_quantum",
     "quantum_label",
 ]
@@ -710,6 +711,12 @@ class CompositionGraph:
             lines += ["", f"[nodes.{_toml_key(name)}]"]
             lines += [f"{f} = {_toml_value(v)}" for f, v in entry.items()]
         return "\n".join(lines) + "\n"
+
+
+def load_graph(graph: CompositionGraph | str | os.PathLike[str]) -> CompositionGraph:
+    """``graph`` itself if it is a CompositionGraph, else the graph read from that .toml or
+    .json file (:meth:`CompositionGraph.load`)."""
+    return graph if isinstance(graph, CompositionGraph) else CompositionGraph.load(graph)
 
 
 def _per_quantum(value: float | np.ndarray, n_k: int, field: str) -> np.ndarray:

@@ -120,6 +120,13 @@ def _check_type(key: str, value: Any) -> None:
         raise invalid(key, value, f"must be {kind}")
 
 
+def _integral(key: str, value: Any) -> Any:
+    """An integer key written as an integral float (``steps = 1e6`` in TOML) → int."""
+    if KEYS[key] is _INTEGER and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _capacity(value: Any) -> float | list[float]:
     if isinstance(value, list):
         return [math.inf if v == "inf" else float(v) for v in value]
@@ -132,6 +139,7 @@ def simulation_from_config(config: dict[str, Any], *, fill_defaults: bool = True
     if unknown:
         raise invalid(unknown[0], config[unknown[0]],
                       f"unknown key; allowed keys: {', '.join(KEYS)}")
+    config = {key: _integral(key, value) for key, value in config.items()}
     for key, value in config.items():
         _check_type(key, value)
     cfg = dict(DEFAULTS) if fill_defaults else {}

@@ -31,13 +31,14 @@ def experiments_dir() -> Path:
 
 
 def list_experiments() -> dict[str, str]:
-    """name → first line of the script's docstring, sorted by name."""
+    """name → the first paragraph of the script's docstring (its summary, on one line),
+    sorted by name."""
     found = {}
     for path in sorted(experiments_dir().glob("*.py")):
         if path.name.startswith("_"):
             continue
         doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-        found[path.stem] = doc.strip().splitlines()[0] if doc.strip() else ""
+        found[path.stem] = " ".join(doc.strip().split("\n\n")[0].split())
     return found
 
 

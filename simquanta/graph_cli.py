@@ -1,4 +1,5 @@
-"""``simquanta graph show FILE [--image PNG] [--n-quanta K]``: summarise and draw a graph file.
+"""``simquanta graph show FILE [--image PNG] [--n-quanta K]``: summarise a graph file (and draw
+it with ``--image``).
 
 The main CLI wires this in with::
 
@@ -48,16 +49,19 @@ def add_graph_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     sub = parser.add_subparsers(dest="graph_command", metavar="COMMAND", required=True)
     show = sub.add_parser(
         "show",
-        help="print a summary of a graph file and draw it",
-        description="Validate a .toml/.json composition graph, print a summary and draw it.",
+        help="print a summary of a graph file (and draw it with --image)",
+        description="Validate a .toml/.json composition graph and print a summary; --image "
+                    "also draws it.",
         epilog=example, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     show.add_argument("file", type=Path, help="graph file (.toml or .json)")
     show.add_argument(
-        "--image", type=Path, default=None, help="output image (default: FILE with .png suffix)"
+        "--image", type=Path, default=None,
+        help="draw the graph to this image, .png or .pdf (default: no image)"
     )
     show.add_argument(
-        "--n-quanta", type=int, default=None, help="also check leaves against K quanta"
+        "--n-quanta", type=int, default=None,
+        help="also check leaves against K quanta (default: no check)"
     )
     return parser
 
@@ -72,7 +76,9 @@ def run_graph(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_summary(graph, args.file))
-    image = args.image if args.image is not None else args.file.with_suffix(".png")
+    image = args.image
+    if image is None:
+        return 0
     try:
         draw_graph(graph, image)
     except OSError as exc:

@@ -7,6 +7,7 @@ The config, seed, engine and package versions travel in the file's attributes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -73,6 +74,9 @@ class Result:
     #: (float64[agents, C, tasks]) and the task names, when a graph was evaluated
     task_success: np.ndarray | None = None
     task_names: tuple[str, ...] = ()
+    #: the composition graph task_success was evaluated from (its file structure,
+    #: ``CompositionGraph.to_dict()``); ``composition_graph()`` rebuilds it
+    graph: dict[str, Any] | None = None
 
     @property
     def n_agents(self) -> int:
@@ -130,6 +134,30 @@ class Result:
             return self.strength
         return self.learned_mask()
 
+    # -- composition graphs -------------------------------------------------------------
+    def with_graph(self, graph, *, nodes: str = "tasks") -> Result:
+        """This Result with ``task_success`` evaluated from ``graph`` (a CompositionGraph or
+        a .toml/.json file) on :meth:`leaf_values`: its tasks (nodes no other node uses,
+        unless the file marks them), or every inner node with ``nodes="all"``. The graph's
+        content is kept in ``graph``."""
+        from .composition import load_graph
+
+        graph = load_graph(graph)
+        if nodes not in ("tasks", "all"):
+            raise ValueError(f"nodes = {nodes!r} is invalid: must be \"tasks\" or \"all\"")
+        values, names = graph.evaluate(self.leaf_values(), all_nodes=nodes == "all")
+        return dataclasses.replace(self, task_success=values, task_names=tuple(names),
+                                   graph=graph.to_dict())
+
+    def composition_graph(self):
+        """The CompositionGraph ``task_success`` was evaluated from."""
+        if self.graph is None:
+            raise ValueError("graph = None is invalid: this result was run without a "
+                             "composition graph (simulate(..., graph=G))")
+        from .composition import CompositionGraph
+
+        return CompositionGraph.from_dict(self.graph)
+
     # -- labeled views and files -------------------------------------------------------
     def to_xarray(self):
         """An ``xarray.Dataset`` with dims agent, checkpoint (and quantum)."""
@@ -174,6 +202,8 @@ class Result:
             "notes": json.dumps(list(self.notes)),
             "title": "simquanta simulation result",
         }
+        if self.graph is not None:
+            attrs["graph"] = json.dumps(self.graph)
         return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -211,7 +241,42 @@ class Result:
             notes=tuple(json.loads(ds.attrs.get("notes", "[]"))),
             task_success=ds["task_success"].values if "task_success" in ds else None,
             task_names=tuple(str(t) for t in ds["task"].values) if "task" in ds.coords else (),
+            graph=json.loads(ds.attrs["graph"]) if "graph" in ds.attrs else None,
         )
+
+    def to_dataframe(self):
+        """A pandas DataFrame, one row per agent and checkpoint: agent, checkpoint, step,
+        samples, loss, learned, used, capacity, and one ``task:<name>`` column per task
+        (as a merged sweep's CSV)."""
+        import pandas as pd
+
+        n_agents, n_ckpt = self.loss.shape
+        columns: dict[str, Any] = {
+            "agent": np.repeat(self.agent_index, n_ckpt),
+            "checkpoint": np.tile(np.arange(n_ckpt), n_agents),
+            "step": np.tile(self.steps, n_agents),
+            "samples": np.tile(self.samples, n_agents),
+            "loss": self.loss.ravel(),
+            "learned": self.learned.ravel(),
+            "used": self.used.ravel(),
+            "capacity": np.repeat(self.capacity, n_ckpt),
+        }
+        for j, name in enumerate(self.task_names):
+            columns[f"task:{name}"] = self.task_success[..., j].ravel()
+        return pd.DataFrame(columns)
+
+    def plot(self, kind: str = "loss", *, ax=None, **kwargs):
+        """Draw this result on ``ax`` (a new figure if None) and return the Axes.
+
+        kinds: ``loss`` (mean with 95 % band, closed form dashed), ``learned`` (quanta
+        learned), ``quanta`` (per-quantum heatmap: share of agents that learned each
+        quantum), ``agents`` (single-agent loss curves beside the mean), ``tasks``
+        (composition-graph task success, emergence width in the legend). See
+        :func:`simquanta.plots.plot_result`.
+        """
+        from .plots import plot_result
+
+        return plot_result(self, kind, ax=ax, **kwargs)
 
     def summary_dict(self) -> dict[str, Any]:
         """The JSON the CLI prints: per-checkpoint means over agents and the config."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 import time
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -14,6 +16,9 @@ from .kernels.events import run_events
 from .kernels.exact import run_exact
 from .result import Result, learned_from_steps
 from .specs import DataRegime, Dataset, Learner, Online, Quanta, Simulation, invalid
+
+if TYPE_CHECKING:
+    from .composition import CompositionGraph
 
 
 def simulate(
@@ -29,6 +34,8 @@ def simulate(
     record_learned_sets: bool = False,
     record_strength: bool = False,
     first_agent: int = 0,
+    graph: CompositionGraph | str | os.PathLike[str] | None = None,
+    nodes: Literal["tasks", "all"] = "tasks",
 ) -> Result:
     """Simulate ``agents`` independent learners acquiring quanta from sampled data.
 
@@ -41,6 +48,15 @@ def simulate(
     acquisition times directly (cost ∝ K log K, independent of the number of samples;
     online exposures are Poissonized); ``auto`` runs ``events`` when it supports the run
     and ``exact`` otherwise, and says why in ``Result.notes``.
+
+    ``graph`` (a CompositionGraph or a .toml/.json file): record what its leaves read and
+    fill ``Result.task_success`` (agent × checkpoint × task) with every task's success —
+    a task is a node no other node uses (unless the file marks it ``task = true/false``);
+    ``nodes="all"`` reports every inner node. The graph's content travels with the Result
+    (``Result.graph``, saved in its file).
+
+    ``checkpoints=n`` gives n distinct log-spaced steps from 1 to the last step (every step
+    when n is at least the number of steps).
     """
     sim = Simulation(
         quanta=quanta,
@@ -55,7 +71,7 @@ def simulate(
         record_strength=record_strength,
         first_agent=first_agent,
     )
-    return run(sim)
+    return run(sim, graph=graph, nodes=nodes)
 
 
 def events_unsupported_reason(sim: Simulation) -> str | None:
@@ -122,14 +138,57 @@ def choose_engine(sim: Simulation) -> tuple[str, str | None]:
     return sim.engine, None
 
 
-def run(sim: Simulation, *, progress: bool = False) -> Result:
+def run(sim: Simulation, *, progress: bool = False,
+        graph: CompositionGraph | str | os.PathLike[str] | None = None,
+        nodes: Literal["tasks", "all"] = "tasks") -> Result:
     """Run a validated Simulation.
 
     ``progress=True`` shows a progress bar (tqdm, on stderr) over agents: the agents are
     run in chunks, which changes nothing in the results because every agent's stream
-    depends only on (seed, agent index).
+    depends only on (seed, agent index). ``graph``/``nodes``: as in :func:`simulate`
+    (the graph is checked against the run before anything runs).
     """
+    if graph is not None:
+        from .composition import load_graph
+
+        graph = load_graph(graph)
+        graph.validate(sim.quanta.n_quanta)
+        if nodes not in ("tasks", "all"):
+            raise invalid("nodes", nodes, 'must be "tasks" or "all"')
+        sim = with_learned_state(sim)
+    result = _run(sim, progress)
+    return result if graph is None else result.with_graph(graph, nodes=nodes)
+
+
+#: seconds the first run of each engine spends compiling on the project's 2-vCPU machine
+#: when it is idle (twice that under load; README "Performance")
+COMPILE_SECONDS = {"exact": 30, "events": 45}
+
+
+def compile_notice(engine: str) -> str | None:
+    """The one-line message to show before running ``engine``'s kernel when it will be
+    compiled (not loaded from numba's cache), else None."""
+    if not will_compile(run_exact if engine == "exact" else run_events):
+        return None
+    return (f"compiling the {engine} simulation kernel (first run only, "
+            f"~{COMPILE_SECONDS[engine]} s)…")
+
+
+def will_compile(kernel) -> bool:
+    """True when calling a numba ``cache=True`` kernel will compile it: nothing compiled or
+    loaded in this process yet and no cache index on disk (numba writes one per kernel)."""
+    if kernel.overloads:
+        return False
+    index = getattr(getattr(getattr(kernel, "_cache", None), "_cache_file", None),
+                    "_index_path", None)
+    return index is None or not os.path.exists(index)
+
+
+def _run(sim: Simulation, progress: bool) -> Result:
     engine, note = choose_engine(sim)
+    notice = compile_notice(engine)
+    if notice is not None:
+        print(notice, file=sys.stderr, flush=True)
     c = compile_simulation(sim, engine)
     samples = sim.data.samples_at(c.checkpoints)
     n_chunks = min(sim.agents, PROGRESS_CHUNKS) if progress else 1

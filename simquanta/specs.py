@@ -97,7 +97,9 @@ class Quanta:
     def __post_init__(self) -> None:
         k = check_int("n_quanta", self.n_quanta, 1)
         _freeze(self, "n_quanta", k)
-        _freeze(self, "alpha", check_real("alpha", self.alpha, low=-1.0, low_open=True))
+        # α > 0: the model's power law (L_n − L∞ ∝ n^−α, ζ(α+1) finite); a flatter or
+        # arbitrary law goes in through ``frequencies``.
+        _freeze(self, "alpha", check_real("alpha", self.alpha, low=0.0, low_open=True))
         _freeze(self, "offset", check_real("offset", self.offset, low=-1.0, low_open=True))
         if self.frequencies is not None:
             freq = as_float_array("frequencies", self.frequencies)
@@ -427,8 +429,10 @@ DataRegime = Online | Dataset
 
 
 def checkpoint_steps(checkpoints: int | Sequence[int], total_steps: int) -> np.ndarray:
-    """Checkpoint steps: a count → log-spaced from 1 to total_steps (rounded, duplicates
-    dropped, so small runs may get fewer); a list → those steps, sorted."""
+    """Checkpoint steps: a count n → n distinct steps log-spaced from 1 to total_steps
+    (rounded; where rounding would repeat a step the next ones move up by one, so a count
+    always gives exactly n, or every step when n >= total_steps); a list → those steps,
+    sorted, duplicates dropped."""
     if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
         count = check_int("checkpoints", checkpoints, 1)
         if count >= total_steps:  # every step (more cannot be distinct; bounds memory)
@@ -436,7 +440,10 @@ def checkpoint_steps(checkpoints: int | Sequence[int], total_steps: int) -> np.n
         if count == 1:
             return np.array([total_steps], dtype=np.int64)
         grid = np.round(np.geomspace(1, total_steps, count)).astype(np.int64)
-        return np.unique(np.clip(grid, 1, total_steps))
+        grid = np.maximum(grid, np.arange(1, count + 1))  # strictly increasing ...
+        grid = np.maximum.accumulate(grid - np.arange(count)) + np.arange(count)
+        # ... and room for the later ones below total_steps
+        return np.minimum(grid, total_steps - np.arange(count)[::-1])
     try:
         steps = np.asarray(checkpoints)
     except (TypeError, ValueError):

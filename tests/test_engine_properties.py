@@ -49,7 +49,7 @@ def quanta(draw, *, equal_costs=None, min_quanta=1):
     k = draw(st.integers(min_quanta, 40))
     kwargs = {}
     if draw(st.booleans()):
-        kwargs["alpha"] = draw(st.floats(0.0, 1.5))
+        kwargs["alpha"] = draw(st.floats(0.0, 1.5, exclude_min=True))  # alpha > 0
     else:
         weights = _floats(draw, k, 0.0, 1.0)
         weights[weights < 0.2] = 0.0  # some quanta are never used

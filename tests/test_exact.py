@@ -363,7 +363,8 @@ def runs(draw, policy=None):
         frequencies = draw(st.lists(weights, min_size=k_total, max_size=k_total)
                            .filter(lambda w: sum(w) > 0))
     quanta = Quanta(
-        k_total, alpha=draw(st.floats(0.0, 2.0)), offset=draw(st.floats(-0.5, 3.0)),
+        k_total, alpha=draw(st.floats(0.0, 2.0, exclude_min=True)),
+        offset=draw(st.floats(-0.5, 3.0)),
         frequencies=frequencies, tau=draw(st.floats(1.0, 6.0)),
         gamma=draw(st.sampled_from([None, None, -0.3, 0.5])), learned_loss=a,
         unlearned_loss=a + extra,

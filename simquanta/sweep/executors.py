@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import _version
-from ..composition import CompositionGraph
 from ..config import simulation_from_config
 from ..result import Result
-from ..simulate import run, with_learned_state
+from ..simulate import run
 from .grid import Cell
 from .store import write_cell
 
@@ -42,10 +41,8 @@ def _compute(cell: Cell) -> tuple[Result, float]:
 def _run_with_tasks(sim: Any, graph_path: str) -> Result:
     """Run ``sim`` and evaluate the composition graph's tasks on each agent's learned set
     at every checkpoint; the per-quantum records needed for that are not kept."""
-    result = run(with_learned_state(sim))
-    values, names = CompositionGraph.load(graph_path).evaluate(result.leaf_values())
-    return dataclasses.replace(result, learn_step=None, learned_sets=None,
-                               task_success=values, task_names=tuple(names))
+    result = run(sim, graph=graph_path)
+    return dataclasses.replace(result, learn_step=None, learned_sets=None)
 
 
 def _single_numba_thread() -> None:
