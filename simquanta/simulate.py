@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from .compile import compile_simulation
-from .kernels.events import run_events
+from .kernels import events
+from .kernels.codes import code_of
 from .kernels.exact import run_exact
 from .result import Result, learned_from_steps
 from .specs import DataRegime, Dataset, Learner, Online, Quanta, Simulation, invalid
@@ -165,10 +166,13 @@ def run(sim: Simulation, *, progress: bool = False,
 COMPILE_SECONDS = {"exact": 30, "events": 45}
 
 
-def compile_notice(engine: str) -> str | None:
-    """The one-line message to show before running ``engine``'s kernel when it will be
-    compiled (not loaded from numba's cache), else None."""
-    if not will_compile(run_exact if engine == "exact" else run_events):
+def compile_notice(engine: str, acquisition: str = "threshold") -> str | None:
+    """The one-line message to show before running ``engine``'s kernel for the dynamics
+    family ``acquisition`` when it will be compiled (not loaded from numba's cache), else
+    None."""
+    kernel = (run_exact if engine == "exact"
+              else events.entry_for(code_of("acquisition", acquisition)))
+    if not will_compile(kernel):
         return None
     return (f"compiling the {engine} simulation kernel (first run only, "
             f"~{COMPILE_SECONDS[engine]} s)…")
@@ -186,7 +190,7 @@ def will_compile(kernel) -> bool:
 
 def _run(sim: Simulation, progress: bool) -> Result:
     engine, note = choose_engine(sim)
-    notice = compile_notice(engine)
+    notice = compile_notice(engine, sim.learner.acquisition)
     if notice is not None:
         print(notice, file=sys.stderr, flush=True)
     c = compile_simulation(sim, engine)
@@ -258,7 +262,7 @@ def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, h
     if engine == "exact":
         return run_exact(states, c.table, c.quanta, learner, c.prereq, c.data, samples,
                          c.record)
-    loss, learned, used, learn_step, strength = run_events(
+    loss, learned, used, learn_step, strength = events.entry_for(c.learner.acquisition)(
         states, c.quanta, learner, c.prereq, c.data, samples.astype(np.float64), c.record)
     # events records learned sets only where learned quanta are kept (not under evict with
     # finite capacity: events_unsupported_reason), so they follow from first-learn steps.

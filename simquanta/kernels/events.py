@@ -63,6 +63,7 @@ from .codes import (
     PREREQ_NONE,
     PREREQ_SLOW,
     RESOURCE,
+    THRESHOLD,
 )
 from .random import (
     beta_int,
@@ -248,9 +249,11 @@ def _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, gr
 
 
 @njit
-def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_costs,
-               equal_rates, table, key_lo, steps_per_epoch, ckpt_time, out_loss, out_learned,
-               out_used, learn_step, record, out_strength):
+def _counting_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_costs,
+                    fixed, table, key_lo, steps_per_epoch, ckpt_time, out_loss, out_learned,
+                    out_used, learn_step, record, ready):
+    """Ready times, then the learned set at every checkpoint (``ready`` float64[K] is filled
+    with each quantum's ready time; ``fixed``: the needs when they differ from τ, else empty)."""
     p, cost, gain, base_loss = quanta.p, quanta.cost, quanta.gain, quanta.base_loss
     policy = learner.policy
     prereq_mode = prereq.mode
@@ -258,31 +261,10 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
     k_total = p.shape[0]
     unlimited = cap == np.inf
 
-    if learner.acquisition == RESOURCE:
-        resource.events_agent(s, p, quanta.tau, quanta.share, cost, gain, base_loss, cap,
-                              speed, min_cost, prereq.n_prereq, prereq.dep_ptr,
-                              prereq.dep_idx, prereq_mode, batch_size, ckpt_time, out_loss,
-                              out_learned, out_used, learn_step, record)
-        return
-
     # 1. Ready times (samples) — tentative ones for quanta waiting on prerequisites.
-    ready = np.empty(k_total)
     need = np.empty(k_total if policy == EVICT else 0, dtype=np.int64)
     grate = np.empty(k_total if prereq_mode != PREREQ_NONE else 0)  # G_k
-    is_logistic = learner.acquisition == LOGISTIC
-    fixed = np.empty(0)
-    if dataset_size == 0 and learner.acquisition != GEOMETRIC and (is_logistic or speed != 1.0):
-        fixed = np.empty(k_total)
-        if is_logistic and equal_rates:  # one c½ for all (a log per quantum cost ~15 ns)
-            fixed[:] = logistic.half_count(quanta.eta[0], learner.s0, speed)
-        else:
-            for k in range(k_total):  # no draws: the threshold-like rules' needs are fixed
-                fixed[k] = draw_need(s, learner.acquisition, quanta.tau[k], quanta.eta[k],
-                                     learner.s0, speed)
     _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, grate)
-    if is_logistic and not record:
-        learn_step = np.full(k_total, -1, dtype=np.int64)  # slots are read off learn steps
-        record = True
 
     if prereq_mode == PREREQ_NONE and (unlimited or (equal_costs and policy != EVICT)):
         # 2a. Unlimited capacity, or reject with equal costs: the learned set is the first
@@ -298,11 +280,24 @@ def _run_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_cos
                     slow_factor_or_zero(prereq), dataset_size, batch_size, steps_per_epoch,
                     ckpt_time, out_loss, out_learned, out_used, learn_step, record)
 
-    if is_logistic:
-        # 3. Strengths: loss = Σ p_k b_k − Σ gain_k s_k, changes binned per checkpoint.
-        logistic.events_strengths(s, p, gain, ready, learn_step, fixed, quanta.eta, speed,
-                                  learner.s0, equal_rates, base_loss, ckpt_time, table,
-                                  key_lo, out_loss, out_strength)
+
+@njit
+def _fixed_needs(s, quanta, learner, data, speed, equal_rates):
+    """The threshold-like rules' needs as floats where they differ from τ (logistic, or a
+    speed factor ≠ 1), else an empty array; no draws."""
+    k_total = quanta.p.shape[0]
+    is_logistic = learner.acquisition == LOGISTIC
+    if not (data.dataset_size == 0 and learner.acquisition != GEOMETRIC
+            and (is_logistic or speed != 1.0)):
+        return np.empty(0)
+    fixed = np.empty(k_total)
+    if is_logistic and equal_rates:  # one c½ for all (a log per quantum cost ~15 ns)
+        fixed[:] = logistic.half_count(quanta.eta[0], learner.s0, speed)
+    else:
+        for k in range(k_total):
+            fixed[k] = draw_need(s, learner.acquisition, quanta.tau[k], quanta.eta[k],
+                                 learner.s0, speed)
+    return fixed
 
 
 @njit(inline="always")
@@ -412,45 +407,114 @@ def _heap_order(ready, grate, p, cost, gain, base_loss, cap, min_cost, prereq, f
         c += 1
 
 
-@njit(cache=True, parallel=True)
-def run_events(states, quanta, learner, prereq, data, ckpt_time, record):
-    """Simulate A = len(states) agents by drawing acquisition times.
-
-    Inputs as ``exact.run_exact`` (``kernels.inputs``), except ``ckpt_time``: samples seen
-    at each checkpoint (float64[C], increasing). Returns (loss float64[A, C] bits per
-    sample; learned int64[A, C]; used float64[A, C] cost units; first-learn step int64[A, K]
-    (shape (A, 0) unless learn steps or learned sets are recorded); logistic strengths
-    float64[A, C, K] ((A, 0, 0) unless recorded)).
-    """
-    if learner.acquisition == LOGISTIC and (data.dataset_size > 0
-                                             or prereq.mode != PREREQ_NONE
-                                             or learner.policy == EVICT):
-        raise ValueError("events: logistic runs online without prerequisites or evict")
-    if learner.acquisition == RESOURCE and (data.dataset_size > 0 or prereq.mode == PREREQ_SLOW
-                                            or learner.policy == EVICT):
-        raise ValueError("events: resource runs online, without evict or slow prerequisites")
-    n_agents = states.shape[0]
-    n_ckpt = ckpt_time.shape[0]
-    k_total = quanta.p.shape[0]
-    dataset_size = data.dataset_size
-    steps_per_epoch = (dataset_size + data.batch_size - 1) // data.batch_size
-    table, key_lo = build_bin_table(ckpt_time)
-    min_cost = quanta.cost.min()
-    equal_costs = quanta.cost.max() == min_cost
-    equal_rates = quanta.eta.max() == quanta.eta.min()
-    record_steps = record.learn_steps or record.learned_sets
-    record_strength = record.strength and learner.acquisition == LOGISTIC
+@njit
+def _outputs(n_agents, n_ckpt, k_total, record_steps, record_strength):
+    """(loss, learned, used, first-learn steps, strengths) arrays for A agents."""
     loss = np.empty((n_agents, n_ckpt))
     learned = np.empty((n_agents, n_ckpt), dtype=np.int64)
     used = np.empty((n_agents, n_ckpt))
     steps_out = np.full((n_agents, k_total if record_steps else 0), -1, dtype=np.int64)
     strength_out = np.zeros((n_agents, n_ckpt if record_strength else 0,
                              k_total if record_strength else 0))
+    return loss, learned, used, steps_out, strength_out
+
+
+# One entry kernel per family group, so that a run compiles only the code its family
+# reaches (numba compiles every branch of a function): the counting families share the
+# ready-time machinery; logistic adds strengths on top of it; resource is event-driven.
+# ``entry_for`` is the dispatch. Inputs as ``exact.run_exact`` (``kernels.inputs``), except
+# ``ckpt_time``: samples seen at each checkpoint (float64[C], increasing). Each returns
+# (loss float64[A, C] bits per sample; learned int64[A, C]; used float64[A, C] cost units;
+# first-learn step int64[A, K] (shape (A, 0) unless learn steps or learned sets are
+# recorded); logistic strengths float64[A, C, K] ((A, 0, 0) unless recorded)).
+
+
+@njit(cache=True, parallel=True)
+def run_events(states, quanta, learner, prereq, data, ckpt_time, record):
+    """Threshold and geometric families: acquisition times drawn directly."""
+    if learner.acquisition != THRESHOLD and learner.acquisition != GEOMETRIC:
+        raise ValueError("events.run_events: counting families only (see entry_for)")
+    n_agents, n_ckpt, k_total = states.shape[0], ckpt_time.shape[0], quanta.p.shape[0]
+    steps_per_epoch = (data.dataset_size + data.batch_size - 1) // data.batch_size
+    table, key_lo = build_bin_table(ckpt_time)
+    min_cost = quanta.cost.min()
+    equal_costs = quanta.cost.max() == min_cost
+    record_steps = record.learn_steps or record.learned_sets
+    loss, learned, used, steps_out, strength_out = _outputs(n_agents, n_ckpt, k_total,
+                                                            record_steps, False)
+    for agent in prange(n_agents):
+        s = states[agent].copy()
+        speed = learner.speed[agent]
+        row = steps_out[agent] if record_steps else np.empty(0, dtype=np.int64)
+        fixed = _fixed_needs(s, quanta, learner, data, speed, True)
+        _counting_agent(s, quanta, learner, prereq, data, learner.capacity[agent], speed,
+                        min_cost, equal_costs, fixed, table, key_lo, steps_per_epoch,
+                        ckpt_time, loss[agent], learned[agent], used[agent], row,
+                        record_steps, np.empty(k_total))
+    return loss, learned, used, steps_out, strength_out
+
+
+@njit(cache=True, parallel=True)
+def run_events_logistic(states, quanta, learner, prereq, data, ckpt_time, record):
+    """Logistic family (online, no prerequisites or evict): slot times as the threshold
+    rule with need c½, then strengths (``acquisition/logistic.py``)."""
+    if (learner.acquisition != LOGISTIC or data.dataset_size > 0
+            or prereq.mode != PREREQ_NONE or learner.policy == EVICT):
+        raise ValueError("events: logistic runs online without prerequisites or evict")
+    n_agents, n_ckpt, k_total = states.shape[0], ckpt_time.shape[0], quanta.p.shape[0]
+    table, key_lo = build_bin_table(ckpt_time)
+    min_cost = quanta.cost.min()
+    equal_costs = quanta.cost.max() == min_cost
+    equal_rates = quanta.eta.max() == quanta.eta.min()
+    record_steps = record.learn_steps or record.learned_sets
+    loss, learned, used, steps_out, strength_out = _outputs(n_agents, n_ckpt, k_total,
+                                                            record_steps, record.strength)
+    for agent in prange(n_agents):
+        s = states[agent].copy()
+        speed = learner.speed[agent]
+        # slots are read off learn steps, recorded or not
+        row = steps_out[agent] if record_steps else np.full(k_total, -1, dtype=np.int64)
+        fixed = _fixed_needs(s, quanta, learner, data, speed, equal_rates)
+        ready = np.empty(k_total)
+        _counting_agent(s, quanta, learner, prereq, data, learner.capacity[agent], speed,
+                        min_cost, equal_costs, fixed, table, key_lo, 0, ckpt_time,
+                        loss[agent], learned[agent], used[agent], row, True, ready)
+        # Strengths: loss = Σ p_k b_k − Σ gain_k s_k, changes binned per checkpoint.
+        logistic.events_strengths(s, quanta.p, quanta.gain, ready, row, fixed, quanta.eta,
+                                  speed, learner.s0, equal_rates, quanta.base_loss,
+                                  ckpt_time, table, key_lo, loss[agent], strength_out[agent])
+    return loss, learned, used, steps_out, strength_out
+
+
+@njit(cache=True, parallel=True)
+def run_events_resource(states, quanta, learner, prereq, data, ckpt_time, record):
+    """Resource family (online, reject, block prerequisites): event-driven
+    (``acquisition/resource.py``)."""
+    if (learner.acquisition != RESOURCE or data.dataset_size > 0
+            or prereq.mode == PREREQ_SLOW or learner.policy == EVICT):
+        raise ValueError("events: resource runs online, without evict or slow prerequisites")
+    n_agents, n_ckpt, k_total = states.shape[0], ckpt_time.shape[0], quanta.p.shape[0]
+    min_cost = quanta.cost.min()
+    record_steps = record.learn_steps or record.learned_sets
+    loss, learned, used, steps_out, strength_out = _outputs(n_agents, n_ckpt, k_total,
+                                                            record_steps, False)
     for agent in prange(n_agents):
         s = states[agent].copy()
         row = steps_out[agent] if record_steps else np.empty(0, dtype=np.int64)
-        _run_agent(s, quanta, learner, prereq, data, learner.capacity[agent],
-                   learner.speed[agent], min_cost, equal_costs, equal_rates, table, key_lo,
-                   steps_per_epoch, ckpt_time, loss[agent], learned[agent], used[agent], row,
-                   record_steps, strength_out[agent])
+        resource.events_agent(s, quanta.p, quanta.tau, quanta.share, quanta.cost, quanta.gain,
+                              quanta.base_loss, learner.capacity[agent], learner.speed[agent],
+                              min_cost, prereq.n_prereq, prereq.dep_ptr, prereq.dep_idx,
+                              prereq.mode, data.batch_size, ckpt_time, loss[agent],
+                              learned[agent], used[agent], row, record_steps)
     return loss, learned, used, steps_out, strength_out
+
+
+def entry_for(acquisition: int):
+    """The events entry kernel of a family code; ValueError for a code it does not know."""
+    if acquisition == THRESHOLD or acquisition == GEOMETRIC:
+        return run_events
+    if acquisition == LOGISTIC:
+        return run_events_logistic
+    if acquisition == RESOURCE:
+        return run_events_resource
+    raise ValueError(f"events engine: unknown acquisition code {acquisition!r}")
