@@ -54,8 +54,9 @@ _N_INV = 128
 _INV = np.array([0.0] + [1.0 / k for k in range(1, _N_INV)])
 #: P(Poisson(λ) < short) below this counts as saturated: no draw (≈ ln 1e−20 = −46)
 _SATURATED_TAIL = 1e-20
-#: guide-table buckets per row of the Poisson CDF tables
-_GUIDE = 64
+#: guide-table buckets per row of the Poisson CDF tables (fine enough that most buckets hold
+#: no CDF value: a uniform there is answered by the guide alone)
+_GUIDE = 256
 #: the fractional part of a Poisson mean is tabled in steps of 1/_FRACTIONS …
 _FRACTIONS = 64
 #: … to this many counts (P(Poisson(1) ≥ 24) ≈ 7e−25)
@@ -205,22 +206,24 @@ class PoissonTables(NamedTuple):
 
     lam_sat: np.ndarray  # float64[cols + 1]
     cdf: np.ndarray  # float64[R, cols + 1]
-    guide: np.ndarray  # int32[R, _GUIDE]
+    guide: np.ndarray  # int16[R, _GUIDE]
     fcdf: np.ndarray  # float64[_FRACTIONS, _FRACTION_COLS + 1]
-    fguide: np.ndarray  # int32[_FRACTIONS, _GUIDE]
+    fguide: np.ndarray  # int16[_FRACTIONS, _GUIDE]
 
 
 @njit
 def _cdf_table(means, cols):
     """Poisson CDFs for the given means: cdf[i, x] = P(Poisson(means[i]) ≤ x) for
-    x < cols and cdf[i, cols] = 1 (the sentinel that ends every search), with the guide
-    guide[i, g] = the least x with cdf[i, x] ≥ g / _GUIDE (where the search for a uniform in
-    [g/G, (g+1)/G) starts). The CDFs are running sums of the pmf recursion
-    e^{−λ} λ^x / x!, so their rounding error (~1e−16) is that of any floating-point
-    inversion."""
+    x < cols and cdf[i, cols] = 1 (the sentinel that ends every search), and a guide for
+    their inversion, x = the least x with u ≤ cdf[i, x] for a uniform u: bucket
+    g = ⌊u · _GUIDE⌋ holds x_g = the least x with cdf[i, x] ≥ g / _GUIDE, stored as x_g when
+    cdf[i, x_g] ≥ (g + 1) / _GUIDE (every u in the bucket inverts to x_g) and as −x_g − 1
+    (search upward from x_g) when a CDF value falls inside the bucket. The CDFs are running
+    sums of the pmf recursion e^{−λ} λ^x / x!, so their rounding error (~1e−16) is that of
+    any floating-point inversion."""
     rows = means.shape[0]
     cdf = np.empty((rows, cols + 1))
-    guide = np.empty((rows, _GUIDE), dtype=np.int32)
+    guide = np.empty((rows, _GUIDE), dtype=np.int16)
     for i in range(rows):
         px = np.exp(-means[i])
         acc = 0.0
@@ -233,8 +236,15 @@ def _cdf_table(means, cols):
         for g in range(_GUIDE):
             while cdf[i, x] < g / _GUIDE:
                 x += 1
-            guide[i, g] = x
+            pure = cdf[i, x] >= min((g + 1) / _GUIDE, 1.0)
+            guide[i, g] = x if pure else -x - 1
     return cdf, guide
+
+
+@njit(inline="always")
+def _bucket(u):
+    """Guide bucket of a uniform u ∈ (0, 1] (u = 1 goes to the last)."""
+    return min(np.int64(u * _GUIDE), _GUIDE - 1)
 
 
 @njit
@@ -267,8 +277,8 @@ def poisson_tables(cols):
 @njit
 def no_poisson_tables():
     """Empty ``PoissonTables``: post-slot increments are drawn without tables."""
-    return PoissonTables(np.empty(0), np.empty((0, 0)), np.empty((0, 0), dtype=np.int32),
-                         np.empty((0, 0)), np.empty((0, 0), dtype=np.int32))
+    return PoissonTables(np.empty(0), np.empty((0, 0)), np.empty((0, 0), dtype=np.int16),
+                         np.empty((0, 0)), np.empty((0, 0), dtype=np.int16))
 
 
 @njit
@@ -388,25 +398,25 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal
                     elif use_tables:
                         # Poisson(λ) = A + B + C, independent Poisson variables with means
                         # ⌊λ⌋, the multiple of 1/64 just below λ − ⌊λ⌋, and δ < 1/64: A and
-                        # B by inversion of their tabled CDFs (from the guide bucket of the
-                        # uniform, two branch-free steps, rarely more); C is 0 when its
-                        # uniform is ≤ 1 − δ ≤ e^{−δ} (≥ 98 %: no exp), else inverted.
+                        # B by inversion of their tabled CDFs (mostly the guide entry alone,
+                        # see ``_cdf_table``); C is 0 when its uniform is ≤ 1 − δ ≤ e^{−δ}
+                        # (≥ 98 %: no exp), else inverted.
                         n = np.int64(lam)
                         u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
-                        x = np.int64(guide[n, min(np.int64(u * _GUIDE), _GUIDE - 1)])
-                        x += cdf[n, x] < u
-                        x += cdf[n, x] < u
-                        while cdf[n, x] < u:  # ends at the sentinel cdf[n, cols] = 1
-                            x += 1
+                        x = np.int64(guide[n, _bucket(u)])
+                        if x < 0:  # a CDF value inside the bucket: search
+                            x = -x - 1
+                            while cdf[n, x] < u:  # ends at the sentinel cdf[n, cols] = 1
+                                x += 1
                         if x < short:
                             frac = (lam - n) * _FRACTIONS
                             i = np.int64(frac)
                             u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
-                            y = np.int64(fguide[i, min(np.int64(u * _GUIDE), _GUIDE - 1)])
-                            y += fcdf[i, y] < u
-                            y += fcdf[i, y] < u
-                            while fcdf[i, y] < u:
-                                y += 1
+                            y = np.int64(fguide[i, _bucket(u)])
+                            if y < 0:
+                                y = -y - 1
+                                while fcdf[i, y] < u:
+                                    y += 1
                             x += y
                             rest = (frac - i) / _FRACTIONS
                             u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
