@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -168,29 +169,45 @@ def test_fields_and_types():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "field", "rule"),
     [
-        ({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0]}, "y must have shape"),
-        ({"x": [1.0, 2.0], "y": np.ones((3, 3))}, "y must have shape"),
-        ({"x": np.ones((2, 2)), "y": [1.0, 2.0]}, "x must be 1-D"),
-        ({"x": [0.0, 1.0, 2.0], "y": [1.0, 1.0, 1.0]}, "x must be finite and > 0"),
-        ({"x": [-1.0, 1.0, 2.0], "y": [1.0, 1.0, 1.0]}, "x must be finite and > 0"),
-        ({"x": [1.0, 2.0, 3.0], "y": [1.0, np.nan, 1.0]}, "y must be non-empty and finite"),
-        ({"x": [1.0, 2.0, 3.0], "y": [1.0, -1.0, -1.0]}, "at least 2 usable points"),
-        ({"x": [2.0, 2.0, 2.0], "y": [1.0, 0.9, 0.8]}, "at least 2 usable points"),
+        ({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0]}, "y = [1.0, 2.0]",
+         "must have shape (3,) or (n_agents, 3) to match x (has shape (2,))"),
+        ({"x": [1.0, 2.0], "y": np.ones((3, 3))}, "y = array([[1., 1., 1.],\n",
+         "must have shape (2,) or (n_agents, 2) to match x (has shape (3, 3))"),
+        ({"x": np.ones((2, 2)), "y": [1.0, 2.0]}, "x = array([[1., 1.],\n",
+         "must be 1-D (has shape (2, 2))"),
+        ({"x": [0.0, 1.0, 2.0], "y": [1.0, 1.0, 1.0]}, "x = [0.0, 1.0, 2.0]",
+         "must be finite and > 0 (log-log fit); min(x) = 0.0"),
+        ({"x": [-1.0, 1.0, 2.0], "y": [1.0, 1.0, 1.0]}, "x = [-1.0, 1.0, 2.0]",
+         "must be finite and > 0 (log-log fit); min(x) = -1.0"),
+        ({"x": [1.0, 2.0, 3.0], "y": [1.0, np.nan, 1.0]}, "y = [1.0, nan, 1.0]",
+         "must be non-empty and finite"),
+        ({"x": [1.0, 2.0, 3.0], "y": [1.0, -1.0, -1.0]}, "x = [1.0, 2.0, 3.0]",
+         "must give at least 2 usable points (distinct x in x_range = None with y - offset > 0);"
+         " has 1 point(s) at 1 distinct x"),
+        ({"x": [2.0, 2.0, 2.0], "y": [1.0, 0.9, 0.8]}, "x = [2.0, 2.0, 2.0]",
+         "must give at least 2 usable points (distinct x in x_range = None with y - offset > 0);"
+         " has 3 point(s) at 1 distinct x"),
         ({"x": [1.0, 2.0, 3.0], "y": [1.0, 0.5, 0.3], "x_range": (2.5, 10)},
-         "at least 2 usable points"),
+         "x = [1.0, 2.0, 3.0]", "must give at least 2 usable points (distinct x in x_range = "
+         "(2.5, 10) with y - offset > 0); has 1 point(s) at 1 distinct x"),
         ({"x": [1.0, 2.0, 3.0], "y": [1.0, 0.5, 0.3], "offset": 0.6},
-         "at least 2 usable points"),
-        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "x_range": (3.0, 1.0)}, "x_range"),
-        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "ci": 1.0}, "ci must be in"),
-        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "n_boot": -1}, "n_boot"),
-        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "n_boot": 2.5}, "n_boot"),
-        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "offset": np.inf}, "offset must be finite"),
+         "x = [1.0, 2.0, 3.0]", "must give at least 2 usable points"),
+        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "x_range": (3.0, 1.0)}, "x_range = (3.0, 1.0)",
+         "must be a pair (low, high) with low <= high"),
+        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "ci": 1.0}, "ci = 1.0", "must lie in (0, 1)"),
+        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "n_boot": -1}, "n_boot = -1",
+         "must be an integer >= 0"),
+        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "n_boot": 2.5}, "n_boot = 2.5",
+         "must be an integer >= 0"),
+        ({"x": [1.0, 2.0], "y": [1.0, 0.5], "offset": np.inf}, "offset = inf", "must be finite"),
     ],
 )
-def test_bad_input_raises(kwargs, match):
+def test_bad_input_raises(kwargs, field, rule):
+    """One error format (simquanta.validation.invalid): field = value ... is invalid: rule."""
     x = kwargs.pop("x")
     y = kwargs.pop("y")
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=rf"(?s)^{re.escape(field)}.* is invalid: "
+                                         rf"{re.escape(rule)}"):
         fit_power_law(x, y, **kwargs)

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, special, stats
 
-from ..specs import invalid
+from ..validation import invalid
 
 __all__ = [
     "logistic_strength",

@@ -17,12 +17,12 @@ Confidence intervals are percentile bootstraps of the exponent:
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..validation import as_float_array, check_int, invalid
 from .stats import percentile_ci, resample_counts
 
 __all__ = ["PowerLawFit", "fit_power_law"]
@@ -93,36 +93,27 @@ def fit_power_law(
     see module docstring).  Replicates in which fewer than two distinct x remain usable cannot
     define a slope and are dropped.
     """
-    xa = np.asarray(x, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
+    xa = as_float_array("x", x)
+    ya = as_float_array("y", y)
     if xa.ndim != 1:
-        raise ValueError(f"x must be 1-D; got shape {xa.shape}")
+        raise invalid("x", x, f"must be 1-D (has shape {xa.shape})")
     if not np.all(np.isfinite(xa)) or np.any(xa <= 0):
-        raise ValueError(f"x must be finite and > 0 (log-log fit); got min(x)={xa.min()!r}")
+        raise invalid("x", x, f"must be finite and > 0 (log-log fit); min(x) = {float(xa.min())!r}")
     if ya.ndim not in (1, 2) or ya.shape[-1] != xa.size:
-        raise ValueError(
-            f"y must have shape ({xa.size},) or (n_agents, {xa.size}) to match x; "
-            f"got shape {ya.shape}"
-        )
+        raise invalid("y", y, f"must have shape ({xa.size},) or (n_agents, {xa.size}) to match x "
+                              f"(has shape {ya.shape})")
     if ya.size == 0 or not np.all(np.isfinite(ya)):
-        raise ValueError("y must be non-empty and finite; got NaN/inf or an empty array")
+        raise invalid("y", y, "must be non-empty and finite (has NaN/inf or is empty)")
     if not math.isfinite(offset):
-        raise ValueError(f"offset must be finite; got offset={offset!r}")
-    try:
-        n_boot = operator.index(n_boot)
-    except TypeError:
-        raise ValueError(f"n_boot must be an integer >= 0; got n_boot={n_boot!r}") from None
-    if n_boot < 0:
-        raise ValueError(f"n_boot must be an integer >= 0; got n_boot={n_boot!r}")
+        raise invalid("offset", offset, "must be finite")
+    n_boot = check_int("n_boot", n_boot, 0)
     if not (0.0 < ci < 1.0):
-        raise ValueError(f"ci must be in (0, 1); got ci={ci!r}")
+        raise invalid("ci", ci, "must lie in (0, 1)")
     if x_range is None:
         lo, hi = -math.inf, math.inf
     else:
         if len(x_range) != 2 or not x_range[0] <= x_range[1]:
-            raise ValueError(
-                f"x_range must be a pair (low, high) with low <= high; got x_range={x_range!r}"
-            )
+            raise invalid("x_range", x_range, "must be a pair (low, high) with low <= high")
         lo, hi = float(x_range[0]), float(x_range[1])
 
     curve = ya if ya.ndim == 1 else ya.mean(axis=0)
@@ -130,10 +121,9 @@ def fit_power_law(
     x_ids = np.unique(xa[use], return_inverse=True)[1]
     n_ids = int(x_ids.max()) + 1 if x_ids.size else 0
     if n_ids < 2:
-        raise ValueError(
-            f"need at least 2 usable points (distinct x in x_range={x_range!r} with "
-            f"y - offset > 0); got {int(use.sum())} point(s) at {n_ids} distinct x"
-        )
+        raise invalid("x", x, f"must give at least 2 usable points (distinct x in x_range = "
+                              f"{x_range!r} with y - offset > 0); has {int(use.sum())} point(s) "
+                              f"at {n_ids} distinct x")
     lx = np.log(xa[use])
     slope, intercept = _weighted_line(lx, np.log(curve[use] - offset), np.ones(lx.size))
 

@@ -54,6 +54,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+from ..validation import invalid
+
 __all__ = [
     "distilled_tau",
     "generation_curves",
@@ -118,8 +120,8 @@ def _unlearned(n: NDArray[np.float64], q: NDArray[np.float64], tau: NDArray[np.f
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.exp(n * np.log1p(-q / tau))
         return np.where(n == 0, 1.0, out)
-    raise ValueError(f"acquisition = {acquisition!r} is invalid: the student closed form "
-                     f"covers {', '.join(FAMILIES)}")
+    raise invalid("acquisition", acquisition,
+                  f"the student closed form covers {', '.join(FAMILIES)}")
 
 
 def student_unlearned_prob(samples: ArrayLike, p: ArrayLike, known: ArrayLike, tau: ArrayLike,

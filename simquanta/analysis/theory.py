@@ -16,7 +16,6 @@ on each exposure independently with probability ``1/tau_k``.
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,7 +23,7 @@ from scipy import special, stats
 
 from ..kernels.codes import GEOMETRIC, THRESHOLD, code_of
 from ..specs import zipf_mandelbrot
-from ..validation import invalid
+from ..validation import as_float_array, check_int, check_real, invalid
 
 __all__ = [
     "zipf_frequencies",
@@ -60,15 +59,16 @@ FloatOrArray = float | NDArray[np.float64]
 
 
 def _check_p(p: ArrayLike) -> NDArray[np.float64]:
-    arr = np.asarray(p, dtype=np.float64)
+    arr = as_float_array("p", p)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"p must be a non-empty 1-D array of frequencies; got shape {arr.shape}")
+        raise invalid("p", p, f"must be a non-empty 1-D array of frequencies (has shape "
+                              f"{arr.shape})")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         bad = arr[~(np.isfinite(arr) & (arr >= 0))][0]
-        raise ValueError(f"p must contain finite values >= 0; got p containing {bad!r}")
+        raise invalid("p", p, f"must contain finite values >= 0 (contains {float(bad)!r})")
     total = float(arr.sum())
     if abs(total - 1.0) > _P_SUM_ATOL:
-        raise ValueError(f"p must sum to 1 (within {_P_SUM_ATOL:g}); got sum(p)={total!r}")
+        raise invalid("p", p, f"must sum to 1 (within {_P_SUM_ATOL:g}); sums to {total!r}")
     return arr
 
 
@@ -76,38 +76,37 @@ def _check_per_quantum(
     value: ArrayLike, name: str, n_quanta: int, *, minimum: float | None = None
 ) -> NDArray[np.float64]:
     """Broadcast a scalar or (K,) parameter to (K,), checking finiteness and a lower bound."""
-    arr = np.asarray(value, dtype=np.float64)
+    arr = as_float_array(name, value)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n_quanta):
-        raise ValueError(
-            f"{name} must be a scalar or have shape ({n_quanta},) to match p; got shape {arr.shape}"
-        )
+        raise invalid(name, value, f"must be a scalar or have shape ({n_quanta},) to match p "
+                                   f"(has shape {arr.shape})")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got {name}={value!r}")
+        raise invalid(name, value, "must be finite")
     if minimum is not None and np.any(arr < minimum):
         bad = float(np.min(arr))
-        raise ValueError(f"{name} must be >= {minimum:g}; got {name} with minimum {bad!r}")
+        raise invalid(name, value, f"must be >= {minimum:g} (its minimum is {bad!r})")
     return np.broadcast_to(arr, (n_quanta,))
 
 
 def _check_counts(value: ArrayLike, name: str, *, integer: bool) -> NDArray[np.float64]:
     """Validate a scalar or 1-D array of sample counts (>= 0, finite, optionally integer)."""
-    arr = np.asarray(value, dtype=np.float64)
+    arr = as_float_array(name, value)
     if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or 1-D array; got shape {arr.shape}")
+        raise invalid(name, value, f"must be a scalar or 1-D array (has shape {arr.shape})")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and >= 0; got {name}={value!r}")
+        raise invalid(name, value, "must be finite and >= 0")
     if integer:
         if np.any(arr != np.floor(arr)):
-            raise ValueError(f"{name} must be integer-valued (a number of samples); got {value!r}")
+            raise invalid(name, value, "must be integer-valued (a number of samples)")
         if np.any(arr > _MAX_EXACT_INT):
-            raise ValueError(f"{name} must be <= 2**53 to be exact in float64; got {value!r}")
+            raise invalid(name, value, "must be <= 2**53 to be exact in float64")
     return arr
 
 
 def _check_alpha(alpha: ArrayLike, *, lower: float = 0.0) -> NDArray[np.float64]:
-    arr = np.asarray(alpha, dtype=np.float64)
+    arr = as_float_array("alpha", alpha)
     if not np.all(np.isfinite(arr)) or np.any(arr <= lower):
-        raise ValueError(f"alpha must be finite and > {lower:g}; got alpha={alpha!r}")
+        raise invalid("alpha", alpha, f"must be finite and > {lower:g}")
     return arr
 
 
@@ -128,16 +127,9 @@ def zipf_frequencies(n_quanta: int, alpha: float, offset: float = 0.0) -> NDArra
 
     Dimensionless, shape (K,), sums to 1.  ``alpha`` follows the paper: p_k ∝ k^-(α+1).
     """
-    try:
-        n = operator.index(n_quanta)
-    except TypeError:
-        raise ValueError(f"n_quanta must be an integer >= 1; got n_quanta={n_quanta!r}") from None
-    if n < 1:
-        raise ValueError(f"n_quanta must be an integer >= 1; got n_quanta={n_quanta!r}")
-    if not (math.isfinite(alpha) and alpha > -1.0):
-        raise ValueError(f"alpha must be finite and > -1; got alpha={alpha!r}")
-    if not (math.isfinite(offset) and offset > -1.0):
-        raise ValueError(f"offset must be finite and > -1; got offset={offset!r}")
+    n = check_int("n_quanta", n_quanta, 1)
+    check_real("alpha", alpha, low=-1.0, low_open=True)  # finite and > -1
+    check_real("offset", offset, low=-1.0, low_open=True)
     return zipf_mandelbrot(n, alpha, offset)  # the law the simulator uses, one definition
 
 
@@ -240,7 +232,7 @@ def dataset_unlearned_prob(
                                                   "and geometric (logistic: dynamics_theory)")
     d_arr = _check_counts(D, "D", integer=True)
     if d_arr.ndim != 0 or d_arr < 1:
-        raise ValueError(f"D must be a single integer >= 1 (training-set size); got D={D!r}")
+        raise invalid("D", D, "must be a single integer >= 1 (training-set size)")
     size = float(d_arr)
     p = _check_p(p)
     c = _thresholds(tau, p.size)
@@ -299,14 +291,13 @@ def expected_loss(
     ``unlearned_prob`` has shape (..., K); ``a``/``b`` are learned/unlearned losses in bits.
     """
     p = _check_p(p)
-    prob = np.asarray(unlearned_prob, dtype=np.float64)
+    prob = as_float_array("unlearned_prob", unlearned_prob)
     if prob.ndim == 0 or prob.shape[-1] != p.size:
-        raise ValueError(
-            f"unlearned_prob must have last axis of length {p.size} (= len(p)); "
-            f"got shape {prob.shape}"
-        )
+        raise invalid("unlearned_prob", unlearned_prob, f"must have last axis of length {p.size} "
+                                                        f"(= len(p)) (has shape {prob.shape})")
     if not np.all((prob >= 0) & (prob <= 1)):
-        raise ValueError("unlearned_prob must lie in [0, 1]; got values outside it (or NaN)")
+        raise invalid("unlearned_prob", unlearned_prob,
+                      "must lie in [0, 1] (has values outside it, or NaN)")
     a_k = _check_per_quantum(a, "a", p.size)
     b_k = _check_per_quantum(b, "b", p.size)
     return _scalar_or_array(np.sum(p * a_k) + prob @ (p * (b_k - a_k)))
@@ -314,11 +305,13 @@ def expected_loss(
 
 def expected_learned(unlearned_prob: ArrayLike) -> FloatOrArray:
     """E[# learned quanta] = Σ_k (1 - P_k), summed over the last axis (a count of quanta)."""
-    prob = np.asarray(unlearned_prob, dtype=np.float64)
+    prob = as_float_array("unlearned_prob", unlearned_prob)
     if prob.ndim == 0:
-        raise ValueError("unlearned_prob must have a quantum axis (ndim >= 1); got a scalar")
+        raise invalid("unlearned_prob", unlearned_prob,
+                      "must have a quantum axis (ndim >= 1), not be a scalar")
     if not np.all((prob >= 0) & (prob <= 1)):
-        raise ValueError("unlearned_prob must lie in [0, 1]; got values outside it (or NaN)")
+        raise invalid("unlearned_prob", unlearned_prob,
+                      "must lie in [0, 1] (has values outside it, or NaN)")
     return _scalar_or_array(np.sum(1.0 - prob, axis=-1))
 
 
@@ -348,12 +341,13 @@ def asymptotic_top_n_loss(
     """
     alpha_arr = _check_alpha(alpha)
     if alpha_arr.ndim != 0:
-        raise ValueError(f"alpha must be a scalar; got shape {alpha_arr.shape}")
-    if not (math.isfinite(a) and math.isfinite(b)):
-        raise ValueError(f"a and b must be finite; got a={a!r}, b={b!r}")
+        raise invalid("alpha", alpha, f"must be a scalar (has shape {alpha_arr.shape})")
+    for name, value in (("a", a), ("b", b)):
+        if not math.isfinite(value):
+            raise invalid(name, value, "must be finite")
     n_arr = _check_counts(n, "n", integer=False)
     if np.any(n_arr <= 0):
-        raise ValueError(f"n must be > 0; got n={n!r}")
+        raise invalid("n", n, "must be > 0")
     al = float(alpha_arr)
     return _scalar_or_array(a + (b - a) * n_arr ** (-al) / (al * special.zeta(al + 1.0)))
 
