@@ -23,12 +23,17 @@ Events engine (online, no prerequisites, reject or unlimited capacity). The slot
 c½-th arrival of a rate-p_k Poisson process, T = Gamma(c½)/p_k (drawn by the caller). Given
 T, the c½ − 1 earlier arrivals are uniform on [0, T] (order statistics); arrivals after T
 form a fresh Poisson process. Strength is only observed at checkpoints, so only the count at
-each checkpoint is drawn: each earlier arrival is binned straight into its checkpoint (a
-histogram, no sort; when T lies beyond the run, only a Binomial-thinned few of them, from one
-uniform), and after T one Poisson increment per checkpoint interval until the strength is 1
-in double precision (``saturation_count``: further exposures cannot change any output). Cost
-per quantum ≈ c½ − 1 uniforms plus one count draw per checkpoint between T and saturation —
-independent of the number of samples; loss changes are accumulated per checkpoint.
+each checkpoint is drawn: the earlier arrivals are drawn as times and counted against the
+checkpoints from the slot's down until none is left (no sort; when T lies beyond the run and
+few are expected, a Binomial-thinned number of them, usually from one uniform), and after T
+one Poisson increment per checkpoint interval until the strength is 1.0 in double precision
+(``saturation_count``: further exposures cannot change any output). The increments come from
+per-agent tables of Poisson CDFs (``poisson_tables``); the two approximations, both below
+1e−18 per draw, are the saturation shortcut (a count still short of saturation with
+P < 1e−20 is taken as saturated) and the tail of the fractional-mean table (P < 1e−24).
+Cost per quantum ≈ c½ − 1 uniforms plus one count draw per checkpoint between T and
+saturation — independent of the number of samples; loss changes are accumulated per
+checkpoint.
 """
 
 from __future__ import annotations
