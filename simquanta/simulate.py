@@ -116,12 +116,25 @@ def with_learned_state(sim: Simulation) -> Simulation:
     return dataclasses.replace(sim, record_learn_steps=True)
 
 
+#: resource family: auto runs events only beyond this many samples per agent per K²
+#: (both engines pay O(K) per ready event; events draws two variates per quantum in progress
+#: there, ~10× the exact engine's countdown reset, which adds ~2 ns per sample:
+#: benchmarks/README.md "Dynamics families")
+RESOURCE_EVENTS_SAMPLES_PER_K2 = 10.0
+
+
 def events_approximation(sim: Simulation) -> str | None:
-    """Why events would only approximate ``sim`` (auto then prefers exact), or None."""
+    """Why auto prefers exact for ``sim`` although events can run it — events would only
+    approximate it, or cost more — or None."""
     finite = bool(np.any(np.isfinite(sim.learner.capacities(sim.agents))))
     if sim.learner.policy == "evict" and finite:
         return ("evict with finite capacity: events breaks exposure-count ties "
                 "approximately (see kernels/events.py)")
+    k = sim.quanta.n_quanta
+    samples = int(sim.data.samples_at(sim.checkpoint_steps[-1:])[0])
+    if sim.learner.acquisition == "resource" and samples < RESOURCE_EVENTS_SAMPLES_PER_K2 * k * k:
+        return (f"resource with {samples} samples per agent < 10 K²: the exact engine is "
+                "faster (both pay O(K) per ready event)")
     return None
 
 

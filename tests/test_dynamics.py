@@ -388,3 +388,12 @@ def test_resource_with_unit_threshold_is_the_threshold_rule():
                 for a in ("resource", "threshold")]
         assert np.array_equal(runs[0].loss, runs[1].loss)
         assert np.array_equal(runs[0].learned, runs[1].learned)
+
+
+def test_auto_runs_the_cheaper_engine_for_resource():
+    """Both engines pay O(K) per ready event; events only wins past 10 K² samples."""
+    learner = Learner(acquisition="resource")
+    short = sq.simulate(Quanta(1000), learner, sq.Online(steps=300, batch_size=100), agents=2)
+    long = sq.simulate(Quanta(50), learner, sq.Online(steps=30_000, batch_size=100), agents=2)
+    assert short.engine == "exact" and "10 K²" in short.notes[0]
+    assert long.engine == "events"
