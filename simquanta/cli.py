@@ -110,6 +110,9 @@ def _add_simulate(sub) -> None:
     a("--graph", metavar="FILE",
       help="composition graph (TOML/JSON): add each node's success per checkpoint")
     a("--json", action="store_true", help="print one JSON object on stdout")
+    a("--max-memory", metavar="SIZE",
+      help="refuse a run estimated to need more memory (e.g. 4G, 512MiB, 50%%; default 80%% "
+           "of the available memory)")
 
 
 _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta", "s0",
@@ -130,6 +133,15 @@ def _run_simulate(args: argparse.Namespace) -> int:
         config.pop("dataset_size", None)
         config.pop("epochs", None)
     config.update(flags)
+    # Outputs are checked before any work (files.check_output): no special file, symlink
+    # or directory is replaced, and a run never ends in a path it cannot write.
+    from .files import check_output
+    from .resources import check_memory, estimate, memory_limit
+
+    if args.out is not None:
+        check_output(args.out, "out")
+    figure = None if args.figure is None else _figure_target(args.figure)
+    memory_limit(args.max_memory)
     sim = simulation_from_config(config)
     graph = None
     if args.graph:
@@ -138,17 +150,20 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
         graph = CompositionGraph.load(args.graph)
         graph.validate(sim.quanta.n_quanta)
+        check_memory(estimate(sim, graph_nodes=len(graph.inner_nodes), graph_state=True),
+                     args.max_memory)
         sim = with_learned_state(sim)
-    result = run(sim, progress=not args.json and sys.stderr.isatty())
+    result = run(sim, progress=not args.json and sys.stderr.isatty(),
+                 max_memory=args.max_memory)
+    written = []
     if args.out:
-        result.save(args.out)
-    if args.figure:
+        written.append(result.save(args.out))
+    if figure is not None:
         from . import plots
         from .analysis.expected import closed_form_loss
 
-        plots.save(plots.loss_curve(result, closed_form_loss(sim, result.samples)),
-                   args.figure, formats=(args.figure.rsplit(".", 1)[-1],)
-                   if "." in args.figure else ("png",))
+        written += plots.save(plots.loss_curve(result, closed_form_loss(sim, result.samples)),
+                              figure, formats=(figure.suffix[1:],))
     summary = result.summary_dict()
     if graph is not None:
         curves = graph.task_curves(result.leaf_values(), all_nodes=True)
@@ -160,10 +175,32 @@ def _run_simulate(args: argparse.Namespace) -> int:
         _print_summary(result)
         for name, curve in summary.get("tasks", {}).items():
             print(f"task {name}: success {curve['mean'][0]:.3f} → {curve['mean'][-1]:.3f}")
-        for path in (args.out, args.figure):
-            if path:
-                print(f"wrote {path}")
+        for path in written:
+            print(f"wrote {path}")
     return 0
+
+
+#: figure formats --figure accepts (matplotlib's, without backends that need extras)
+FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff",
+                  "webp")
+
+
+def _figure_target(text: str):
+    """The file --figure writes: FILE as given when its suffix is a figure format, FILE.png
+    when it has none; checked like every output."""
+    from pathlib import Path
+
+    from .files import check_output
+    from .validation import invalid
+
+    path = check_output(text, "figure")
+    fmt = path.suffix[1:].lower()
+    if not fmt:
+        return check_output(path.with_name(path.name + ".png"), "figure")
+    if fmt not in FIGURE_FORMATS:
+        raise invalid("figure", text, f"unknown figure format {fmt!r}; use one of "
+                                      f"{', '.join(FIGURE_FORMATS)}")
+    return Path(path)
 
 
 def _null_non_finite(obj: Any) -> Any:

@@ -122,13 +122,18 @@ def choose_engine(sim: Simulation) -> tuple[str, str | None]:
     return sim.engine, None
 
 
-def run(sim: Simulation, *, progress: bool = False) -> Result:
+def run(sim: Simulation, *, progress: bool = False, max_memory=None) -> Result:
     """Run a validated Simulation.
 
     ``progress=True`` shows a progress bar (tqdm, on stderr) over agents: the agents are
     run in chunks, which changes nothing in the results because every agent's stream
-    depends only on (seed, agent index).
+    depends only on (seed, agent index). Before anything is seeded or allocated the run's
+    memory is estimated and refused (``ValueError``) past ``max_memory`` (default 80 % of
+    the available memory; ``resources.memory_limit``).
     """
+    from .resources import check_memory, estimate
+
+    check_memory(estimate(sim), max_memory, what="this run")
     engine, note = choose_engine(sim)
     c = compile_simulation(sim, engine)
     samples = sim.data.samples_at(c.checkpoints)

@@ -98,7 +98,9 @@ def merge_cells(out: str | os.PathLike) -> Any:
 
     sweep_dims = tuple(d["name"] for d in dims) + ("replicate",)
     coords: dict[str, Any] = {"replicate": np.arange(len(manifest["seeds"])),
-                              "seed": ("replicate", np.array(manifest["seeds"], np.int64))}
+                              "seed": ("replicate", np.array(
+                                  manifest["seeds"], np.int64 if max(manifest["seeds"]) < 2**63
+                                  else np.uint64))}
     for d in dims:
         if len(d["axes"]) == 1:
             axis = d["axes"][0]
