@@ -104,7 +104,7 @@ def memory_limit(max_memory: Any = None, field_name: str = "max_memory") -> tupl
     if isinstance(max_memory, (int, float)):
         if not math.isfinite(max_memory) or max_memory <= 0:
             raise invalid(field_name, max_memory, "must be a positive number of bytes")
-        return int(max_memory), f"max_memory = {format_bytes(max_memory)}"
+        return int(max_memory), "as given"
     text = str(max_memory).strip().lower().replace(" ", "")
     match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)(%|[kmgt]?i?b?)", text)
     if not match or (match.group(2) not in _UNITS and match.group(2) != "%"):
@@ -119,7 +119,7 @@ def memory_limit(max_memory: Any = None, field_name: str = "max_memory") -> tupl
     limit = number * _UNITS[match.group(2)]
     if limit <= 0:
         raise invalid(field_name, max_memory, "must be a positive size")
-    return int(limit), f"max_memory = {format_bytes(limit)}"
+    return int(limit), f"as given: {max_memory}"
 
 
 def _threads() -> int:

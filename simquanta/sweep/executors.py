@@ -206,15 +206,38 @@ def _connect(client_class: Any, scheduler: str) -> Any:
     levels = [log.level for log in quiet]
     for log in quiet:
         log.setLevel(logging.CRITICAL + 1)
+    client = client_class.__new__(client_class)
     try:
-        return client_class(scheduler, set_as_default=False, timeout=CONNECT_SECONDS)
+        _probe(scheduler)
+        client.__init__(scheduler, set_as_default=False, timeout=CONNECT_SECONDS)
+        return client
     except Exception as exc:  # noqa: BLE001 - bad address, DNS, refused, timeout: one line
+        # A half-built Client closes itself in its finaliser: 10 s more and a traceback.
+        # Marked closed, that is a no-op; its event loop thread is stopped here.
+        with contextlib.suppress(Exception):
+            client.status = "closed"
+            client._loop_runner.stop()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"scheduler = {scheduler!r} is invalid: cannot connect within "
                          f"{CONNECT_SECONDS} s ({reason[:200]})") from None
     finally:
         for log, level in zip(quiet, levels, strict=True):
             log.setLevel(level)
+
+
+def _probe(scheduler: str) -> None:
+    """Parse the address and, for TCP/TLS, open a socket to it: a bad address fails here
+    within ``CONNECT_SECONDS``, before a Client exists (a failed Client spends another
+    10 s closing itself and prints a traceback from its finaliser)."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(scheduler)
+    if scheme in ("tcp", "tls"):
+        host, port = parse_host_port(location)
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
+            pass
 
 
 def run_dask(out: Path, pending: list[Cell], sweep_name: str, workers: int,

@@ -119,9 +119,9 @@ def sweep_info(path: str | os.PathLike) -> dict[str, Any]:
                          "device or broken link); info opens only regular files")
     try:
         return _file_info(path)
-    except ValueError:
-        raise
     except Exception as exc:  # noqa: BLE001 - a damaged file is bad input, not a crash
+        if isinstance(exc, ValueError) and str(exc).startswith("results = "):
+            raise
         raise ValueError(f"results = {str(path)!r} is invalid: damaged or not simquanta "
                          f"output ({_first_line(exc)})") from None
 
