@@ -356,8 +356,11 @@ class Learner:
         float64[n_agents], capped at 1e12 (a capacity-0 agent learns nothing anyway)."""
         if self.speed_n0 is None:
             return np.ones(n_agents)
-        with np.errstate(divide="ignore"):
-            factor = (1.0 + self.speed_n0 / self.capacities(n_agents)) ** self.speed_kappa
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # n0 = 0 is no speed law, also at capacity 0 (0/0 would give NaN)
+            ratio = (np.zeros(n_agents) if self.speed_n0 == 0
+                     else self.speed_n0 / self.capacities(n_agents))
+            factor = (1.0 + ratio) ** self.speed_kappa
         return np.minimum(factor, 1e12)
 
     def to_config(self) -> dict[str, Any]:

@@ -47,6 +47,7 @@ DEADLINE = 90
 #: memory limit every case runs under (a flag the fuzz may also override)
 MEMORY = "256M"
 RAN: dict[str, int] = dict.fromkeys(CASES, 0)
+LOG = os.environ.get("FUZZ_LOG")
 #: exit codes seen per target (printed by test_fuzz_case_count)
 OUTCOMES: dict[str, dict[int, int]] = {target: {} for target in CASES}
 
@@ -124,6 +125,12 @@ def run_cli(argv: list[str], box: Path) -> tuple[int, str, str, list[str]]:
     """``simquanta ARGV`` in-process from ``box``: (exit code, stdout, stderr, numpy
     floating-point warnings)."""
     out, err = io.StringIO(), io.StringIO()
+    if LOG:  # FUZZ_LOG=FILE: the case about to run, for a crash that takes pytest down
+        with open(LOG, "w") as fh:
+            fh.write(json.dumps(argv) + "\n")
+            for name in ("run.toml", "s.toml", "g.toml", "g.json"):
+                if (box / name).is_file():
+                    fh.write(f"--- {name}\n{(box / name).read_text()}")
     old_cwd = os.getcwd()
     old_handler = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, DEADLINE)

@@ -567,3 +567,15 @@ def test_json_graph_with_duplicate_key_is_refused(tmp_path, capsys):
                     '"rule": "any"}}}')
     code, _, err = cli(capsys, "graph", "show", str(path))
     assert code == 2 and "duplicate key 'rule'" in one_error_line(err)
+
+
+def test_speed_law_with_n0_zero_at_capacity_zero_does_not_crash(tmp_path):
+    """Found by the fuzz suite: 0/0 gave a NaN speed factor and a segfault in the exact
+    dataset kernel (run in a subprocess so a crash fails this test, not the whole run)."""
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m",
+                           "simquanta.cli", "simulate", "--n-quanta=30", "--batch-size=5",
+                           "--agents=3", "--checkpoints=1", "--capacity=0",
+                           "--dataset-size=20", "--speed-n0=0.0", "--json"],
+                          capture_output=True, text=True, timeout=300, env=_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["loss_mean"] == [1.0]
