@@ -492,7 +492,10 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path):
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path, executor):
+    if executor == "dask":
+        pytest.importorskip("dask.distributed")
     path = sweep_file(tmp_path, """
         [base]
         n_quanta = 2000
@@ -504,7 +507,7 @@ def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path):
         alpha = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]
     """)
     proc = subprocess.Popen([sys.executable, "-m", "simquanta.cli", "sweep", str(path),
-                             "--executor", "processes", "--workers", "2"], env=_env(),
+                             "--executor", executor, "--workers", "2"], env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cells = tmp_path / "out" / "cells"
     deadline = time.monotonic() + 180
