@@ -25,7 +25,6 @@ import math
 import os
 import shutil
 import signal
-import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from snapshots import snapshot
 
 from simquanta.cli import main
 from simquanta.composition import RULES
@@ -95,22 +95,6 @@ def make_sandbox() -> tuple[Path, Path]:
     (box / "dotfolder").mkdir()
     (box / "dotfolder" / ".hidden.tmp").write_text("hidden\n")
     return root, box
-
-
-def snapshot(root: Path) -> dict[str, tuple]:
-    out = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            info = path.lstat()
-            if stat.S_ISREG(info.st_mode):
-                content = path.read_bytes()
-            elif stat.S_ISLNK(info.st_mode):
-                content = os.readlink(path)
-            else:
-                content = None
-            out[str(path.relative_to(root))] = (stat.S_IFMT(info.st_mode), content)
-    return out
 
 
 def changed(before: dict, after: dict) -> set[str]:

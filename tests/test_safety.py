@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from snapshots import snapshot
 
 from simquanta.cli import main
 from simquanta.composition import CompositionGraph
@@ -46,20 +47,6 @@ def one_error_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     return lines[0]
-
-
-def snapshot(folder: Path) -> dict[str, tuple]:
-    """Every entry under ``folder`` (links not followed): kind, and content for files."""
-    out = {}
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            path = Path(root) / name
-            info = path.lstat()
-            kind = stat.S_IFMT(info.st_mode)
-            content = path.read_bytes() if stat.S_ISREG(info.st_mode) else (
-                os.readlink(path) if stat.S_ISLNK(info.st_mode) else None)
-            out[str(path.relative_to(folder))] = (kind, content)
-    return out
 
 
 def sweep_file(tmp_path: Path, body: str = "", name: str = "s", out: str = "out") -> Path:
@@ -210,11 +197,15 @@ def merged_loss(out: Path) -> np.ndarray:
         return ds["loss"].values.copy()
 
 
-def test_cell_copied_over_another_is_quarantined_and_recomputed(tmp_path, capsys):
+def finished_sweep(tmp_path: Path) -> tuple[Path, Path, np.ndarray]:
+    """(sweep file, its out folder, merged losses) of a finished small sweep."""
     path = sweep_file(tmp_path)
     run_sweep(path, executor="serial", progress=False)
-    out = tmp_path / "out"
-    good = merged_loss(out)
+    return path, tmp_path / "out", merged_loss(tmp_path / "out")
+
+
+def test_cell_copied_over_another_is_quarantined_and_recomputed(tmp_path, capsys):
+    path, out, good = finished_sweep(tmp_path)
     cells = sorted((out / "cells").glob("*.nc"))
     shutil.copyfile(cells[0], cells[1])
     (out / MERGED).unlink()
@@ -225,10 +216,7 @@ def test_cell_copied_over_another_is_quarantined_and_recomputed(tmp_path, capsys
 
 
 def test_simulate_output_under_a_cell_name_is_quarantined(tmp_path, capsys):
-    path = sweep_file(tmp_path)
-    run_sweep(path, executor="serial", progress=False)
-    out = tmp_path / "out"
-    good = merged_loss(out)
+    path, out, good = finished_sweep(tmp_path)
     victim = sorted((out / "cells").glob("*.nc"))[2]
     victim.unlink()
     code, _, _ = cli(capsys, "simulate", "--n-quanta", "20", "--steps", "300", "--agents",
@@ -241,10 +229,7 @@ def test_simulate_output_under_a_cell_name_is_quarantined(tmp_path, capsys):
 
 
 def test_truncated_cell_is_reported_by_info_then_quarantined(tmp_path, capsys):
-    path = sweep_file(tmp_path)
-    run_sweep(path, executor="serial", progress=False)
-    out = tmp_path / "out"
-    good = merged_loss(out)
+    path, out, good = finished_sweep(tmp_path)
     victim = sorted((out / "cells").glob("*.nc"))[0]
     victim.write_bytes(victim.read_bytes()[:200])
     (out / MERGED).write_bytes(b"garbage")
