@@ -61,7 +61,7 @@ def simulate(
 def events_unsupported_reason(sim: Simulation) -> str | None:
     """Why the events engine cannot run ``sim`` exactly, or None if it can."""
     learner = sim.learner
-    finite = bool(np.any(np.isfinite(learner.capacities(sim.agents))))
+    finite = bool(np.any(np.isfinite(learner.capacity)))
     if learner.acquisition in ("logistic", "resource"):
         family = learner.acquisition
         if isinstance(sim.data, Dataset):
@@ -93,7 +93,7 @@ def with_learned_state(sim: Simulation) -> Simulation:
     strengths under the logistic family (``Result.leaf_values``)."""
     if sim.learner.acquisition == "logistic":  # continuous leaves read the strengths
         return dataclasses.replace(sim, record_strength=True)
-    finite = np.isfinite(sim.learner.capacities(sim.agents))
+    finite = np.isfinite(sim.learner.capacity)
     if sim.learner.policy == "evict" and finite.any():
         return dataclasses.replace(sim, record_learned_sets=True)
     return dataclasses.replace(sim, record_learn_steps=True)
@@ -101,7 +101,7 @@ def with_learned_state(sim: Simulation) -> Simulation:
 
 def events_approximation(sim: Simulation) -> str | None:
     """Why events would only approximate ``sim`` (auto then prefers exact), or None."""
-    finite = bool(np.any(np.isfinite(sim.learner.capacities(sim.agents))))
+    finite = bool(np.any(np.isfinite(sim.learner.capacity)))
     if sim.learner.policy == "evict" and finite:
         return ("evict with finite capacity: events breaks exposure-count ties "
                 "approximately (see kernels/events.py)")

@@ -393,6 +393,21 @@ def test_sweep_of_10_8_replicates_refused_quickly(tmp_path, capsys):
     assert time.perf_counter() - start < 10
 
 
+def test_sweep_cell_with_2_31_agents_refused_before_allocating(tmp_path, capsys):
+    """Found by the fuzz suite: validating the cell allocated a capacity per agent."""
+    path = sweep_file(tmp_path, """
+        [base]
+        n_quanta = 20
+        steps = 30
+        [axes]
+        agents = [2147483647]
+    """)
+    start = time.perf_counter()
+    code, _, err = cli(capsys, "sweep", str(path), "--executor", "serial")
+    assert code == 2 and "would need about" in one_error_line(err)
+    assert time.perf_counter() - start < 30 and not (tmp_path / "out").exists()
+
+
 def test_sweep_memory_estimate_refuses_before_writing(tmp_path, capsys):
     path = sweep_file(tmp_path)
     code, _, err = cli(capsys, "sweep", str(path), "--executor", "serial", "--max-memory",
@@ -418,7 +433,7 @@ def test_deep_graph_is_shown_quickly(tmp_path, capsys):
     start = time.perf_counter()
     code, out, _ = cli(capsys, "graph", "show", str(path), "--image", str(tmp_path / "d.png"))
     assert code == 0 and "depth: 10000" in out and (tmp_path / "d.png").is_file()
-    assert time.perf_counter() - start < 120
+    assert time.perf_counter() - start < 30
 
 
 @pytest.mark.parametrize("kind", ["sweep", "config", "graph-json", "graph-toml"])
