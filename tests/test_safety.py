@@ -110,9 +110,9 @@ def CompositionGraph_demo() -> CompositionGraph:  # noqa: N802 - a fixture-like 
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "dir/"])
-def test_empty_or_directory_out_refused(tmp_path, capsys, bad):
+def test_empty_or_directory_out_refused(tmp_path, capsys, monkeypatch, bad):
     (tmp_path / "dir").mkdir()
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     code, _, err = cli(capsys, "simulate", *SMALL, "--out", bad)
     assert code == 2 and "out = " in one_error_line(err)
 
