@@ -154,6 +154,9 @@ def _add_simulate_only(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nodes", choices=["tasks", "all"], default="tasks",
                    help="with --graph: report the tasks (nodes no other node uses, or marked "
                         "task = true), or every inner node (default tasks)")
+    p.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse a run estimated to need more memory (e.g. 4G, 512MiB, 50%%; "
+                        "default 80%% of the available memory)")
 
 
 _FLAG_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "eta", "s0",
@@ -184,12 +187,20 @@ def _simulation_from_args(args: argparse.Namespace):
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
+    from .files import check_output
+    from .resources import check_memory, estimate, memory_limit
     from .simulate import run
     from .validation import invalid
 
-    if args.out and Path(args.out).suffix.lower() != ".nc":
-        raise invalid("--out", args.out, "results are netCDF-4 files: give a name ending "
-                                         "in .nc")
+    # Outputs are checked before any work (files.check_output): no special file, symlink
+    # or directory is replaced, and a run never ends in a path it cannot write.
+    if args.out is not None:
+        check_output(args.out, "out")
+        if Path(args.out).suffix.lower() != ".nc":
+            raise invalid("--out", args.out, "results are netCDF-4 files: give a name "
+                                             "ending in .nc")
+    figure = None if args.figure is None else _figure_target(args.figure)
+    memory_limit(args.max_memory)
     sim = _simulation_from_args(args)
     graph = None
     if args.graph:
@@ -197,12 +208,15 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
         graph = CompositionGraph.load(args.graph)
         graph.validate(sim.quanta.n_quanta)  # before any work
+        check_memory(estimate(sim, graph_nodes=len(graph.inner_nodes), graph_state=True),
+                     args.max_memory)
     result = run(sim, progress=not args.json and sys.stderr.isatty(), graph=graph,
-                 nodes=args.nodes)
+                 nodes=args.nodes, max_memory=args.max_memory)
+    written = []
     if args.out:
-        result.save(args.out)
-    if args.figure:
-        _save_figure(result, None, args.figure)
+        written.append(result.save(args.out))
+    if figure is not None:
+        written += _save_figure(result, None, figure)
     summary = result.summary_dict()
     if result.task_success is not None:
         from .analysis.stats import sem
@@ -216,18 +230,38 @@ def _run_simulate(args: argparse.Namespace) -> int:
         _print_summary(result)
         for name, curve in summary.get("tasks", {}).items():
             print(f"task {name}: success {curve['mean'][0]:.3f} → {curve['mean'][-1]:.3f}")
-        for path in (args.out, args.figure):
-            if path:
-                print(f"wrote {path}")
+        for path in written:
+            print(f"wrote {path}")
     return 0
 
 
-def _save_figure(result, kind: str | None, path: str) -> None:
-    """Write plots.result_figure(result, kind) to ``path`` (format from its suffix)."""
+def _save_figure(result, kind: str | None, path: Path) -> list[Path]:
+    """Write plots.result_figure(result, kind) to ``path`` (checked by ``_figure_target``;
+    format from its suffix); returns the paths written."""
     from . import plots
 
-    suffix = Path(path).suffix.lstrip(".").lower()
-    plots.save(plots.result_figure(result, kind), path, formats=(suffix or "png",))
+    return plots.save(plots.result_figure(result, kind), path, formats=(path.suffix[1:],))
+
+
+#: figure formats --figure accepts (matplotlib's, without backends that need extras)
+FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff",
+                  "webp")
+
+
+def _figure_target(text: str):
+    """The file --figure writes: FILE as given when its suffix is a figure format, FILE.png
+    when it has none; checked like every output."""
+    from .files import check_output
+    from .validation import invalid
+
+    path = check_output(text, "figure")
+    fmt = path.suffix[1:].lower()
+    if not fmt:
+        return check_output(path.with_name(path.name + ".png"), "figure")
+    if fmt not in FIGURE_FORMATS:
+        raise invalid("figure", text, f"unknown figure format {fmt!r}; use one of "
+                                      f"{', '.join(FIGURE_FORMATS)}")
+    return Path(path)
 
 
 def _null_non_finite(obj: Any) -> Any:
@@ -349,8 +383,9 @@ def _run_plot(args: argparse.Namespace) -> int:
         raise invalid("FILE", args.file, f"not a netCDF result ({exc})") from None
     title = ds.attrs.get("title", "")
     kind = args.kind
-    out = args.out or f"{path.stem if path.name != 'merged.nc' else path.parent.name}" \
-                      f"_{kind or ('summary' if title != 'simquanta sweep' else 'loss')}.png"
+    stem = path.stem if path.name != "merged.nc" else path.parent.name
+    default_kind = kind or ("summary" if title != "simquanta sweep" else "loss")
+    out = _figure_target(args.out or f"{stem}_{default_kind}.png")
     if title == "simquanta sweep":
         fig = plots.plot_sweep(ds, kind or "loss", col=args.col, hue=args.hue)
     elif title == "simquanta simulation result":
@@ -359,9 +394,8 @@ def _run_plot(args: argparse.Namespace) -> int:
         fig = plots.result_figure(Result.from_xarray(ds), kind)
     else:
         raise invalid("FILE", args.file, "not a simquanta run or merged sweep")
-    suffix = Path(out).suffix.lstrip(".").lower()
-    plots.save(fig, out, formats=(suffix or "png",))
-    print(f"wrote {out}")
+    for written in plots.save(fig, out, formats=(out.suffix[1:],)):
+        print(f"wrote {written}")
     return 0
 
 

@@ -74,7 +74,7 @@ from simquanta.analysis.stats import sem
 from simquanta.files import atomic_path
 from simquanta.kernels.codes import COMPOSITION_RULES, code_of
 from simquanta.kernels.compose import evaluate_compiled
-from simquanta.validation import invalid, load_toml
+from simquanta.validation import invalid, load_toml, parse_json, read_text
 
 __all__ = [
     "FORMAT",
@@ -232,6 +232,8 @@ class CompositionGraph:
     """Quanta (int leaves) composed into skills and tasks (str inner nodes); see module docs."""
 
     def __init__(self, description: str = "") -> None:
+        if not isinstance(description, str):
+            raise invalid("description", description, "must be a string")
         self._g = nx.DiGraph(description=description)
         self._compiled: CompiledGraph | None = None
 
@@ -274,6 +276,13 @@ class CompositionGraph:
         ``k_of_n``; ``task`` True/False/None (None: a task iff it ends up with no parent).
         """
         _check_name(name)
+        if isinstance(children, (str, bytes, dict)) or not isinstance(
+                children, (Sequence, np.ndarray)):
+            raise ValueError(f"node {name!r}: children = {children!r} must be a list of "
+                             "quantum indices (int) and node names")
+        if weights is not None and (isinstance(weights, (str, bytes, dict)) or not isinstance(
+                weights, (Sequence, np.ndarray))):
+            raise ValueError(f"node {name!r}: weights = {weights!r} must be a list of numbers")
         children = list(children)
         for c in children:
             if not _is_leaf(c) and not isinstance(c, str):
@@ -659,20 +668,16 @@ class CompositionGraph:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CompositionGraph:
         """Read a ``.toml`` or ``.json`` file (see module docs) and validate it."""
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise invalid("graph", path, "must be a .toml or .json file path")
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in (".toml", ".json"):
             raise ValueError(f"{path}: unknown graph file type {suffix!r} (use .toml or .json)")
         if suffix == ".toml":
             data = load_toml(path, "graph")  # names the file (and the line of a syntax error)
-        else:
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    data = json.load(fh)
-            except FileNotFoundError:
-                raise invalid("graph", str(path), "file not found") from None
-            except ValueError as exc:
-                raise invalid("graph", str(path), f"JSON syntax error: {exc}") from None
+        else:  # duplicate keys are refused, as TOML does
+            data = parse_json(read_text(path, "graph"), "graph", path)
         try:
             return cls.from_dict(data)
         except ValueError as exc:
@@ -680,6 +685,8 @@ class CompositionGraph:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``.toml`` or ``.json`` atomically (temp file in the same folder, then rename)."""
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise invalid("path", path, "must be a .toml or .json file path")
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".toml":
@@ -688,7 +695,7 @@ class CompositionGraph:
             text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
         else:
             raise ValueError(f"{path}: unknown graph file type {suffix!r} (use .toml or .json)")
-        with atomic_path(path) as tmp:
+        with atomic_path(path, "path") as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write(text)
                 fh.flush()

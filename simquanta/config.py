@@ -161,7 +161,8 @@ def simulation_from_config(config: dict[str, Any], *, fill_defaults: bool = True
            if k in cfg},
         **({"capacity": _capacity(cfg["capacity"])} if "capacity" in cfg else {}),
         prerequisites=None if prereq is None else Prerequisites(
-            edges=[tuple(e) for e in prereq.get("edges", [])],
+            edges=[tuple(e) if isinstance(e, list) else e for e in prereq.get("edges", [])]
+            if isinstance(prereq.get("edges", []), list) else prereq["edges"],
             **{k: prereq[k] for k in ("mode", "factor") if k in prereq}),
     )
     batch = {"batch_size": cfg["batch_size"]} if "batch_size" in cfg else {}

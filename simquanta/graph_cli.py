@@ -22,7 +22,8 @@ from pathlib import Path
 import networkx as nx
 
 from simquanta.composition import RULES, CompositionGraph, quantum_label
-from simquanta.files import atomic_path
+from simquanta.files import atomic_path, check_output
+from simquanta.validation import invalid
 
 __all__ = ["add_graph_parser", "draw_graph", "run_graph"]
 
@@ -37,6 +38,8 @@ RULE_COLORS = {
 }
 QUANTUM_COLOR = "#BBBBBB"
 _MAX_LABELS = 150  # beyond this many nodes labels overlap into noise
+_MAX_INCHES = 40.0  # figure side cap: a 10^4-deep chain must not ask for a giant canvas
+IMAGE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
 
 
 def add_graph_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -69,20 +72,25 @@ def add_graph_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 def run_graph(args: argparse.Namespace) -> int:
     """Run a ``graph`` subcommand; 0 on success, 2 (and one ``error:`` line) on bad input."""
     try:  # argparse admits only "show" as args.graph_command
+        image = args.image  # drawn only when asked for
+        if image is not None:
+            check_output(image, "image")  # before any work: never a device, link or directory
+            if image.suffix[1:].lower() not in IMAGE_FORMATS:
+                raise invalid("image", str(image), f"unknown image format; use one of "
+                                                   f"{', '.join(IMAGE_FORMATS)}")
         graph = CompositionGraph.load(args.file)
         if args.n_quanta is not None:
             graph.validate(args.n_quanta)
     except (OSError, ValueError) as exc:  # TOML/JSON syntax errors are ValueErrors too
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     print(format_summary(graph, args.file))
-    image = args.image
     if image is None:
         return 0
     try:
         draw_graph(graph, image)
-    except OSError as exc:
-        print(f"error: cannot write {image}: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot write {image}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     print(f"image: {image}")
     return 0
@@ -152,7 +160,8 @@ def draw_graph(graph: CompositionGraph, path: Path | str) -> None:
         for n, x in zip(members, xs, strict=True):
             pos[n] = (x + shift, float(d))
     n_nodes = g.number_of_nodes()
-    fig = Figure(figsize=(min(4.0 + 0.8 * widest, 40.0), 2.0 + 1.6 * len(layers)))
+    fig = Figure(figsize=(min(4.0 + 0.8 * widest, _MAX_INCHES),
+                          min(2.0 + 1.6 * len(layers), _MAX_INCHES)))
     ax = fig.subplots()
     tasks = set(graph.tasks)
     colors = [QUANTUM_COLOR if depth[n] == 0 else RULE_COLORS[g.nodes[n]["rule"]] for n in g]
@@ -182,7 +191,12 @@ def draw_graph(graph: CompositionGraph, path: Path | str) -> None:
     ax.set_ylabel("depth")
     ax.set_title(graph.description or "composition graph")
     ax.tick_params(left=True, labelleft=True)
-    ax.set_yticks(sorted(layers))
+    if len(layers) <= 40:  # one tick per layer; a deep graph gets a few integer ticks
+        ax.set_yticks(sorted(layers))
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()

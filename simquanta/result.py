@@ -195,7 +195,7 @@ class Result:
             coords["task"] = np.array(self.task_names, dtype=object)
         attrs = {
             "engine": self.engine,
-            "seed": self.seed,
+            "seed": self.seed if self.seed < 2**63 else np.uint64(self.seed),  # netCDF u8
             "config": json.dumps(self.config),
             "versions": json.dumps(self.versions),
             "wall_seconds": self.wall_seconds,

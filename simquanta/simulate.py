@@ -78,7 +78,7 @@ def simulate(
 def events_unsupported_reason(sim: Simulation) -> str | None:
     """Why the events engine cannot run ``sim`` exactly, or None if it can."""
     learner = sim.learner
-    finite = bool(np.any(np.isfinite(learner.capacities(sim.agents))))
+    finite = bool(np.any(np.isfinite(learner.capacity)))
     if learner.acquisition in ("logistic", "resource"):
         family = learner.acquisition
         if isinstance(sim.data, Dataset):
@@ -110,7 +110,7 @@ def with_learned_state(sim: Simulation) -> Simulation:
     strengths under the logistic family (``Result.leaf_values``)."""
     if sim.learner.acquisition == "logistic":  # continuous leaves read the strengths
         return dataclasses.replace(sim, record_strength=True)
-    finite = np.isfinite(sim.learner.capacities(sim.agents))
+    finite = np.isfinite(sim.learner.capacity)
     if sim.learner.policy == "evict" and finite.any():
         return dataclasses.replace(sim, record_learned_sets=True)
     return dataclasses.replace(sim, record_learn_steps=True)
@@ -126,7 +126,7 @@ RESOURCE_EVENTS_SAMPLES_PER_K2 = 10.0
 def events_approximation(sim: Simulation) -> str | None:
     """Why auto prefers exact for ``sim`` although events can run it — events would only
     approximate it, or cost more — or None."""
-    finite = bool(np.any(np.isfinite(sim.learner.capacities(sim.agents))))
+    finite = bool(np.any(np.isfinite(sim.learner.capacity)))
     if sim.learner.policy == "evict" and finite:
         return ("evict with finite capacity: events breaks exposure-count ties "
                 "approximately (see kernels/events.py)")
@@ -154,13 +154,15 @@ def choose_engine(sim: Simulation) -> tuple[str, str | None]:
 
 def run(sim: Simulation, *, progress: bool = False,
         graph: CompositionGraph | str | os.PathLike[str] | None = None,
-        nodes: Literal["tasks", "all"] = "tasks") -> Result:
+        nodes: Literal["tasks", "all"] = "tasks", max_memory=None) -> Result:
     """Run a validated Simulation.
 
     ``progress=True`` shows a progress bar (tqdm, on stderr) over agents: the agents are
     run in chunks, which changes nothing in the results because every agent's stream
     depends only on (seed, agent index). ``graph``/``nodes``: as in :func:`simulate`
-    (the graph is checked against the run before anything runs).
+    (the graph is checked against the run before anything runs). Before anything is seeded
+    or allocated the run's memory is estimated and refused (``ValueError``) past
+    ``max_memory`` (default 80 % of the available memory; ``resources.memory_limit``).
     """
     if graph is not None:
         from .composition import load_graph
@@ -170,7 +172,7 @@ def run(sim: Simulation, *, progress: bool = False,
         if nodes not in ("tasks", "all"):
             raise invalid("nodes", nodes, 'must be "tasks" or "all"')
         sim = with_learned_state(sim)
-    result = _run(sim, progress)
+    result = _run(sim, progress, max_memory)
     return result if graph is None else result.with_graph(graph, nodes=nodes)
 
 
@@ -201,7 +203,10 @@ def will_compile(kernel) -> bool:
     return index is None or not os.path.exists(index)
 
 
-def _run(sim: Simulation, progress: bool) -> Result:
+def _run(sim: Simulation, progress: bool, max_memory) -> Result:
+    from .resources import check_memory, estimate
+
+    check_memory(estimate(sim), max_memory, what="this run")
     engine, note = choose_engine(sim)
     notice = compile_notice(engine, sim.learner.acquisition)
     if notice is not None:

@@ -28,6 +28,12 @@ ENGINES = ("exact", "events", "auto")
 #: recorded per-agent arrays (learn steps: 8 bytes per agent and quantum; learned sets: 1 byte
 #: per agent, checkpoint and quantum) are refused beyond this size.
 LEARN_STEPS_MAX_BYTES = 2 * 1024**3
+#: every step and sample count is an int64
+INT64_MAX = 2**63 - 1
+#: seeds are integers in [0, 2^64)
+SEED_MAX = 2**64 - 1
+#: per-quantum losses lie within ±LOSS_MAX bits, so every sum of them stays finite
+LOSS_MAX = 1e300
 
 ArrayLike = float | Sequence[float] | np.ndarray
 
@@ -41,6 +47,8 @@ def _per_quantum(field_name: str, value: ArrayLike, n_quanta: int, *, low: float
                                          f"{n_quanta} numbers")
     if not np.all(np.isfinite(arr)):
         raise invalid(field_name, value, "must be finite")
+    if np.any(np.abs(arr) > LOSS_MAX):
+        raise invalid(field_name, value, f"every value must lie within ±{LOSS_MAX:g}")
     bad = arr <= low if low_open else arr < low
     if np.any(bad):
         worst = float(np.ravel(arr)[np.argmax(np.ravel(bad))])
@@ -57,8 +65,14 @@ def zipf_mandelbrot(n_quanta: int, alpha: float, offset: float = 0.0) -> np.ndar
     assumed valid: K ≥ 1, α > −1, offset > −1)."""
     k = np.arange(1, n_quanta + 1, dtype=float)
     # Work in logs relative to the largest term so huge K and large α never underflow.
-    log_w = -(alpha + 1.0) * np.log(k + offset)
-    w = np.exp(log_w - log_w.max())
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_w = -(alpha + 1.0) * np.log(k + offset)
+        w = np.exp(log_w - log_w.max())
+    if not np.all(np.isfinite(w)):
+        # (α+1)·log(k+offset) overflowed (α near the float limit): the exponent relative to
+        # k = 1, −(α+1)·(log(k+offset) − log(1+offset)) ≤ 0, cannot.
+        with np.errstate(over="ignore"):
+            w = np.exp(-(alpha + 1.0) * (np.log(k + offset) - np.log(1.0 + offset)))
     return w / w.sum()
 
 
@@ -109,8 +123,9 @@ class Quanta:
             if not np.all(np.isfinite(freq)) or np.any(freq < 0):
                 raise invalid("frequencies", self.frequencies,
                               "must be finite and non-negative")
-            if freq.sum() <= 0:
+            if freq.max() <= 0:
                 raise invalid("frequencies", self.frequencies, "must have a positive sum")
+            freq = freq / freq.max()  # first to [0, 1]: the sum of huge values overflows
             freq = freq / freq.sum()
             freq.setflags(write=False)
             _freeze(self, "frequencies", freq)
@@ -195,6 +210,10 @@ class Prerequisites:
     factor: float = 0.1
 
     def __post_init__(self) -> None:
+        if isinstance(self.edges, (str, bytes, dict)) or not isinstance(
+                self.edges, (Sequence, np.ndarray)):
+            raise invalid("prerequisites.edges", self.edges,
+                          "must be a list of (prerequisite, dependent) pairs")
         check_choice("prerequisites.mode", self.mode, PREREQUISITE_MODES)
         _freeze(self, "factor", check_real("prerequisites.factor", self.factor, low=0.0,
                                            high=1.0, low_open=True))
@@ -339,8 +358,11 @@ class Learner:
         float64[n_agents], capped at 1e12 (a capacity-0 agent learns nothing anyway)."""
         if self.speed_n0 is None:
             return np.ones(n_agents)
-        with np.errstate(divide="ignore"):
-            factor = (1.0 + self.speed_n0 / self.capacities(n_agents)) ** self.speed_kappa
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # n0 = 0 is no speed law, also at capacity 0 (0/0 would give NaN)
+            ratio = (np.zeros(n_agents) if self.speed_n0 == 0
+                     else self.speed_n0 / self.capacities(n_agents))
+            factor = (1.0 + ratio) ** self.speed_kappa
         return np.minimum(factor, 1e12)
 
     def to_config(self) -> dict[str, Any]:
@@ -374,6 +396,10 @@ class Online:
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, 1)
         check_int("steps", self.steps, 1)
+        if self.steps * self.batch_size > INT64_MAX:
+            raise invalid("steps", self.steps, f"steps × batch_size = {self.steps} × "
+                                               f"{self.batch_size} samples exceeds 2^63 − 1 "
+                                               "(int64); reduce steps or batch_size")
 
     @property
     def total_steps(self) -> int:
@@ -406,6 +432,10 @@ class Dataset:
                           f"must be >= batch_size = {self.batch_size}")
         if self.size >= 2**31:
             raise invalid("dataset_size", self.size, "must be < 2^31")
+        if self.epochs * self.size > INT64_MAX:
+            raise invalid("epochs", self.epochs, f"epochs × dataset_size = {self.epochs} × "
+                                                 f"{self.size} samples exceeds 2^63 − 1 "
+                                                 "(int64); reduce epochs or dataset_size")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -439,7 +469,11 @@ def checkpoint_steps(checkpoints: int | Sequence[int], total_steps: int) -> np.n
             return np.arange(1, total_steps + 1, dtype=np.int64)
         if count == 1:
             return np.array([total_steps], dtype=np.int64)
-        grid = np.round(np.geomspace(1, total_steps, count)).astype(np.int64)
+        grid = np.round(np.geomspace(1.0, float(total_steps), count))
+        # float(total_steps) may round up past int64 (2^63 − 1 → 2^63): clip as floats
+        # below 2^63, cast, and end exactly at total_steps.
+        grid = np.minimum(grid, 2.0**62).astype(np.int64)
+        grid[-1] = total_steps
         grid = np.maximum(grid, np.arange(1, count + 1))  # strictly increasing ...
         grid = np.maximum.accumulate(grid - np.arange(count)) + np.arange(count)
         # ... and room for the later ones below total_steps
@@ -449,7 +483,9 @@ def checkpoint_steps(checkpoints: int | Sequence[int], total_steps: int) -> np.n
     except (TypeError, ValueError):
         steps = None
     if (steps is None or steps.ndim != 1 or steps.size == 0
-            or not np.issubdtype(steps.dtype, np.integer)):
+            or not np.issubdtype(steps.dtype, np.integer)
+            or any(isinstance(c, (bool, np.bool_)) for c in np.ravel(
+                np.asarray(checkpoints, dtype=object)))):
         raise invalid("checkpoints", checkpoints, "must be a count >= 1 or a list of steps")
     if steps.min() < 1 or steps.max() > total_steps:
         raise invalid("checkpoints", checkpoints,
@@ -483,7 +519,12 @@ class Simulation:
             raise invalid("data", self.data, "must be Online(...) or Dataset(...)")
         check_int("agents", self.agents, 1)
         check_int("seed", self.seed, 0)
+        if self.seed > SEED_MAX:
+            raise invalid("seed", self.seed, "must be an integer in [0, 2^64)")
         check_int("first_agent", self.first_agent, 0)
+        if self.first_agent + self.agents > INT64_MAX:
+            raise invalid("first_agent", self.first_agent,
+                          "first_agent + agents must be < 2^63 (agent indices are int64)")
         check_choice("engine", self.engine, ENGINES)
         if not isinstance(self.record_learn_steps, bool):
             raise invalid("record_learn_steps", self.record_learn_steps, "must be true or false")

@@ -70,6 +70,11 @@ def add_sweep_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help="delete stored cells that no longer match the spec, then recompute")
     p.add_argument("--out", metavar="DIR", help="output directory (overrides `out` in FILE)")
     p.add_argument("--no-table", action="store_true", help="skip the merged.csv export")
+    p.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse a sweep estimated to need more memory (e.g. 8G, 50%%; default "
+                        "80%% of the available memory)")
+    p.add_argument("--allow-large-grid", action="store_true",
+                   help="permit a grid of more than 10^6 cells")
 
     q = subparsers.add_parser(
         "info", help="show provenance and a summary of results",
@@ -103,12 +108,16 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         return _fail("--workers starts a local Dask cluster; with --scheduler the "
                      "cluster's own workers run the cells")
     try:
-        spec = load_sweep(args.file)  # validates every cell before anything runs
+        from .resources import memory_limit
+
+        memory_limit(args.max_memory)
+        # validates every cell before anything runs
+        spec = load_sweep(args.file, allow_large=args.allow_large_grid)
         if args.executor == "dask" and not dask_available():
             return _fail(DASK_MISSING)
         run = run_sweep(spec, executor=args.executor, workers=args.workers,
                         scheduler=args.scheduler, force=args.force, out=args.out,
-                        table=not args.no_table)
+                        table=not args.no_table, max_memory=args.max_memory)
     except (ValueError, OSError) as exc:
         return _fail(_first_line(exc))
     except KeyboardInterrupt:
@@ -120,8 +129,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     print(f"sweep {spec.name}: {run.cells} cells ({run.computed} computed, {run.reused} "
           f"reused{f', {run.removed} stale removed' if run.removed else ''}) in "
           f"{run.wall_seconds:.1f} s")
-    for path in (run.merged, *run.tables):
+    for where, why in run.quarantined:
+        print(f"quarantined {where} ({why}); recomputed")
+    for path in run.written:
         print(f"wrote {path}")
+    if not run.written:
+        print(f"up to date: {run.merged}")
     return 0
 
 
@@ -129,7 +142,10 @@ def _format_info(info: dict[str, Any]) -> str:
     lines = [f"{info['kind']}: {info['path']}"]
     if info.get("name"):
         lines.append(f"  sweep:        {info['name']} ({info.get('status')})")
-    lines.append(f"  cells:        {info['cells_done']}/{info['cells_total']} done")
+    total = "?" if info.get("cells_total") is None else info["cells_total"]
+    lines.append(f"  cells:        {info['cells_done']}/{total} done")
+    for problem in info.get("problems", []):
+        lines.append(f"  problem:      {problem}")
     if info.get("axes"):
         for axis, values in info["axes"].items():
             lines.append(f"  axis {axis + ':':<9} {json.dumps(values)}")
@@ -148,7 +164,7 @@ def _format_info(info: dict[str, Any]) -> str:
         lines.append(f"  spec hash:    {info['spec_hash']}")
     if info.get("spec_file"):
         lines.append(f"  spec file:    {info['spec_file']}")
-    lines.append("  spec:         " + json.dumps(info["spec"], sort_keys=True))
+    lines.append("  spec:         " + json.dumps(info["spec"], sort_keys=True, default=str))
     return "\n".join(lines)
 
 
@@ -160,5 +176,12 @@ def run_info_command(args: argparse.Namespace) -> int:
         info = sweep_info(args.results)
     except (ValueError, OSError) as exc:
         return _fail(_first_line(exc))
-    print(json.dumps(info) if args.json else _format_info(info))
+    if args.json:
+        print(json.dumps(info, default=str))
+        return 0
+    try:
+        text = _format_info(info)
+    except Exception:  # noqa: BLE001 - odd values in a hand-edited file: show them raw
+        text = json.dumps(info, default=str, indent=1)
+    print(text)
     return 0

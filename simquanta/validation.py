@@ -33,7 +33,9 @@ __all__ = [
     "invalid",
     "is_integer",
     "is_number",
+    "check_depth",
     "load_toml",
+    "parse_json",
     "parse_toml",
     "read_text",
     "shown",
@@ -107,18 +109,93 @@ def as_float_array(field_name: str, value: Any) -> np.ndarray:
         raise invalid(field_name, value, "must be a number or a list of numbers") from None
 
 
+#: lists and tables nest at most this deep in config, sweep and graph files
+MAX_DEPTH = 32
+
+
+def check_depth(data: Any, field_name: str, source: str | os.PathLike,
+                limit: int = MAX_DEPTH) -> Any:
+    """``data`` if its lists/tables nest at most ``limit`` deep (checked iteratively)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= limit:
+                raise invalid(field_name, os.fspath(source),
+                              f"lists or tables nest more than {limit} levels deep")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return data
+
+
+def _nesting(text: str) -> int:
+    """Largest bracket depth of ``text`` (an upper bound on its nesting, ignoring quotes),
+    so deeply nested input is refused before a recursive parser sees it."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_toml(text: str, field_name: str, source: str | os.PathLike) -> dict[str, Any]:
     """TOML text → dict; a syntax error becomes ``ValueError`` naming ``source`` and the line
-    (``field = 'FILE' is invalid: TOML syntax error: ... (at line N, column M)``)."""
+    (``field = 'FILE' is invalid: TOML syntax error: ... (at line N, column M)``); lists and
+    tables nested more than ``MAX_DEPTH`` deep are refused."""
+    if _nesting(text) > 4 * MAX_DEPTH:
+        raise invalid(field_name, os.fspath(source),
+                      f"lists or tables nest more than {MAX_DEPTH} levels deep")
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise invalid(field_name, os.fspath(source), f"TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise invalid(field_name, os.fspath(source),
+                      f"lists or tables nest more than {MAX_DEPTH} levels deep") from None
+    return check_depth(data, field_name, source)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def parse_json(text: str, field_name: str, source: str | os.PathLike) -> Any:
+    """JSON text → data, refusing duplicate keys (TOML does too), NaN/Infinity and nesting
+    beyond ``MAX_DEPTH``; errors are ``ValueError`` naming ``source``."""
+    import json
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    if _nesting(text) > 4 * MAX_DEPTH:
+        raise invalid(field_name, os.fspath(source),
+                      f"lists or tables nest more than {MAX_DEPTH} levels deep")
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=constant)
+    except RecursionError:
+        raise invalid(field_name, os.fspath(source),
+                      f"lists or tables nest more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:
+        raise invalid(field_name, os.fspath(source), f"JSON syntax error: {exc}") from None
+    return check_depth(data, field_name, source)
 
 
 def read_text(path: str | os.PathLike, field_name: str) -> str:
-    """A file's text (UTF-8); a missing or unreadable file becomes ``ValueError``."""
+    """A file's text (UTF-8); a missing or unreadable file, or one that is not a regular
+    file (a FIFO would block, a device never ends), becomes ``ValueError``."""
+    if path is None or not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise invalid(field_name, path, "must be a file path")
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise invalid(field_name, str(path), "is not a regular file")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:

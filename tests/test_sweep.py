@@ -384,7 +384,7 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     for p in done:  # every visible file is complete
         with xr.open_dataset(p) as ds:
             assert ds["loss"].shape == (4, 5)
-    (cells / f".{done[0].name}.zzz.tmp").write_bytes(b"partial")  # as if killed mid-write
+    (cells / f".simquanta-abcd1234.{done[0].name}.tmp").write_bytes(b"partial")  # killed mid-write
     info = sweep_info(tmp_path / "out")
     assert info["cells_done"] == len(done) and info["cells_total"] == n_cells
     assert info["status"].startswith("interrupted")

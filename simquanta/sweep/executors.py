@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,6 +67,8 @@ def _compute_and_write(out: str, cell: Cell, sweep_name: str, single_thread: boo
     if single_thread:
         _single_numba_thread()
     result, seconds = _compute(cell)
+    if _PARENT is not None and os.getppid() != _PARENT:
+        os._exit(1)  # the sweep died while this cell ran: write nothing
     write_cell(Path(out), cell, result, sweep_name)
     return seconds
 
@@ -99,9 +103,51 @@ def _restore_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _init_process_worker() -> None:
+def _init_process_worker(parent: int | None = None) -> None:
     # Children of this worker (if any) inherit one numba thread too.
     os.environ["NUMBA_NUM_THREADS"] = "1"
+    if parent is not None:
+        global _PARENT
+        _PARENT = parent
+        watch_parent(parent, kill_signal=True)
+
+
+#: the sweep process that started this pool worker (None outside pool workers)
+_PARENT: int | None = None
+
+
+#: seconds between a worker's checks that its parent is alive
+WATCH_SECONDS = 0.5
+
+
+def watch_parent(parent: int, kill_signal: bool = False) -> None:
+    """End this worker process when ``parent`` (the sweep) dies: a SIGKILL'd sweep cannot
+    shut its pool down, and orphaned workers would go on computing and writing cells.
+
+    ``kill_signal``: on Linux also ask the kernel to SIGKILL this process the moment its
+    parent thread ends (PR_SET_PDEATHSIG; immediate, even inside a numba kernel that holds
+    the GIL). Always: a daemon thread polls the parent id every ``WATCH_SECONDS``.
+    """
+    if kill_signal and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent:  # died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="simquanta-watch-parent", daemon=True).start()
+
+
 
 
 def dask_available() -> bool:
@@ -130,7 +176,7 @@ def run_processes(out: Path, pending: list[Cell], sweep_name: str, workers: int,
     # deadlock the child; spawn starts clean interpreters.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
-                               initializer=_init_process_worker)
+                               initializer=_init_process_worker, initargs=(os.getpid(),))
     try:
         # ProcessPoolExecutor starts its workers inside submit(): submitting everything
         # here starts them all while the environment says NUMBA_NUM_THREADS=1.
@@ -143,6 +189,52 @@ def run_processes(out: Path, pending: list[Cell], sweep_name: str, workers: int,
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+#: seconds to wait for a Dask scheduler before giving up
+CONNECT_SECONDS = 5
+
+
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """A client of ``scheduler``, or ValueError (one line) within ``CONNECT_SECONDS``."""
+    import logging
+
+    quiet = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.CRITICAL + 1)
+    client = client_class.__new__(client_class)
+    try:
+        _probe(scheduler)
+        client.__init__(scheduler, set_as_default=False, timeout=CONNECT_SECONDS)
+        return client
+    except Exception as exc:  # noqa: BLE001 - bad address, DNS, refused, timeout: one line
+        # A half-built Client closes itself in its finaliser: 10 s more and a traceback.
+        # Marked closed, that is a no-op; its event loop thread is stopped here.
+        with contextlib.suppress(Exception):
+            client.status = "closed"
+            client._loop_runner.stop()
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"scheduler = {scheduler!r} is invalid: cannot connect within "
+                         f"{CONNECT_SECONDS} s ({reason[:200]})") from None
+    finally:
+        for log, level in zip(quiet, levels, strict=True):
+            log.setLevel(level)
+
+
+def _probe(scheduler: str) -> None:
+    """Parse the address and, for TCP/TLS, open a socket to it: a bad address fails here
+    within ``CONNECT_SECONDS``, before a Client exists (a failed Client spends another
+    10 s closing itself and prints a traceback from its finaliser)."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(scheduler)
+    if scheme in ("tcp", "tls"):
+        host, port = parse_host_port(location)
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
+            pass
 
 
 def run_dask(out: Path, pending: list[Cell], sweep_name: str, workers: int,
@@ -159,7 +251,7 @@ def run_dask(out: Path, pending: list[Cell], sweep_name: str, workers: int,
         # guards every netCDF write with scheduler-wide locks (a network round trip per
         # variable: ~7x slower cell writes).
         if scheduler:
-            client = Client(scheduler, set_as_default=False)
+            client = _connect(Client, scheduler)
         else:
             # pre-spawn-environ reaches the worker before its interpreter starts (before
             # numba is imported); threads_per_worker=1 plus one numba thread per worker:
@@ -172,6 +264,8 @@ def run_dask(out: Path, pending: list[Cell], sweep_name: str, workers: int,
                                        dashboard_address=None,
                                        silence_logs=logging.ERROR)
             client = Client(cluster, set_as_default=False)
+            # our own workers end with this process (a remote cluster's are not ours)
+            client.run(watch_parent, os.getpid())
         # The nanny applies pre-spawn-environ to this process too; undo it (see
         # _worker_environment for why the parent must keep its value).
         _restore_env("NUMBA_NUM_THREADS", old)

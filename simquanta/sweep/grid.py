@@ -39,6 +39,8 @@ class Cell:
     graph_sha256: str | None
     key: str  # cell_key(...): file name and identity
     graph_path: str | None = None  # the graph file, resolved (not part of the identity)
+    shape: tuple[int, int, int] = (0, 0, 0)  # agents, checkpoints, quanta its file holds
+    memory: int = 0  # bytes its run needs (resources.estimate)
 
 
 def build_dims(loc: Locator, axes: Mapping[str, list[Any]],

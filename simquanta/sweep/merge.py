@@ -12,7 +12,7 @@ import numpy as np
 
 from ..files import atomic_path
 from .keys import canonical_json
-from .store import MANIFEST, MERGED, cell_path, read_manifest
+from .store import MANIFEST, MERGED, cell_path, quarantine, read_manifest
 
 _PER_CHECKPOINT = ("loss", "learned", "used")
 
@@ -58,7 +58,19 @@ def merge_cells(out: str | os.PathLike) -> Any:
     if missing:
         raise ValueError(f"out = {str(out)!r} is invalid: {len(missing)} of "
                          f"{len(set(keys))} cells are not computed yet; run the sweep first")
-    loaded = {key: read_cell(cell_path(out, key)) for key in dict.fromkeys(keys)}
+    loaded = {}
+    for key in dict.fromkeys(keys):  # a cell that fails here goes to the quarantine
+        path = cell_path(out, key)
+        try:
+            loaded[key] = read_cell(path)
+            problem = (None if loaded[key].get("key", key) == key
+                       else f"it holds cell {str(loaded[key]['key'])[:12]}...")
+        except Exception as exc:  # noqa: BLE001 - unreadable, whatever the library says
+            problem = f"unreadable ({type(exc).__name__})"
+        if problem is not None:
+            where = quarantine(out, path)
+            raise ValueError(f"out = {str(out)!r} is invalid: cell {key[:12]}... {problem}; "
+                             f"moved to {where}; rerun the sweep to recompute it")
     first = loaded[keys[0]]
     n_agents = max(c["loss"].shape[0] for c in loaded.values())
     n_checkpoints = max(c["loss"].shape[1] for c in loaded.values())
@@ -98,7 +110,9 @@ def merge_cells(out: str | os.PathLike) -> Any:
 
     sweep_dims = tuple(d["name"] for d in dims) + ("replicate",)
     coords: dict[str, Any] = {"replicate": np.arange(len(manifest["seeds"])),
-                              "seed": ("replicate", np.array(manifest["seeds"], np.int64))}
+                              "seed": ("replicate", np.array(
+                                  manifest["seeds"], np.int64 if max(manifest["seeds"]) < 2**63
+                                  else np.uint64))}
     for d in dims:
         if len(d["axes"]) == 1:
             axis = d["axes"][0]
@@ -167,6 +181,9 @@ def read_cell(path: Path) -> dict[str, Any]:
                                 if not a.startswith("_") and a != "coordinates"}
                          for name in _PER_CHECKPOINT}
         cell["engine"] = str(nc.getncattr("engine"))
+        if "sweep_cell" in nc.ncattrs():
+            record = json.loads(nc.getncattr("sweep_cell"))
+            cell["key"] = record.get("key") if isinstance(record, dict) else None
         cell["versions"] = json.loads(nc.getncattr("versions"))
         if "task_success" in nc.variables:
             cell["task_success"] = np.asarray(nc.variables["task_success"][:])

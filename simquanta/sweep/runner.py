@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import atomic_path
+from ..resources import Estimate, check_memory
 from ..result import package_versions
 from .executors import DASK_MISSING, EXECUTORS, dask_available, run_dask, run_processes, run_serial
 from .grid import Cell
@@ -29,6 +30,7 @@ from .store import (
     locked,
     prepare_out,
     stored_keys,
+    verify_stored,
     write_manifest,
 )
 
@@ -87,13 +89,18 @@ class SweepRun:
     merged: Path
     tables: tuple[Path, ...]
     wall_seconds: float
+    #: files this run wrote (merged.nc and the tables only when they changed)
+    written: tuple[Path, ...] = ()
+    #: stored cells moved to <out>/quarantine/ and recomputed: (where to, why)
+    quarantined: tuple[tuple[Path, str], ...] = ()
 
 
 def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
               executor: str = "processes", workers: int | None = None,
               scheduler: str | None = None, force: bool = False,
               out: str | os.PathLike | None = None, progress: bool | None = None,
-              table: bool = True) -> SweepRun:
+              table: bool = True, max_memory: Any = None,
+              allow_large: bool = False) -> SweepRun:
     """Run the missing cells of a sweep, then write merged.nc (and the tidy table).
 
     ``executor``: ``serial`` (this process; each cell uses all numba threads),
@@ -103,11 +110,16 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
     cells that no longer match the spec (cells that still match are kept: they are what a
     recomputation would give). ``out`` overrides the spec's output directory.
     ``progress``: None = a bar on a terminal, plain lines otherwise; False = silent.
+    ``max_memory``: refuse a sweep whose cells running at once, or whose merge, would need
+    more memory (default 80 % of the available memory; ``resources.memory_limit``).
+    ``allow_large``: permit grids of more than 10^6 cells.
 
-    Everything is validated before anything runs; bad input raises ValueError.
+    Everything is validated before anything runs; bad input raises ValueError. Stored cells
+    that cannot be read or do not match their name are moved to ``<out>/quarantine/`` and
+    recomputed (``SweepRun.quarantined``).
     """
     start = time.perf_counter()
-    spec = as_spec(spec)
+    spec = as_spec(spec, allow_large=allow_large)
     if executor not in EXECUTORS:
         raise ValueError(f"executor = {executor!r} is invalid: must be one of "
                          f"{', '.join(EXECUTORS)}")
@@ -124,15 +136,17 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
         raise ValueError("out = None is invalid: give the output directory (out = \"...\" "
                          "in the sweep file)")
     workers = workers or os.cpu_count() or 1
+    by_key: dict[str, Cell] = {}
+    for cell in spec.cells:
+        by_key.setdefault(cell.key, cell)
+    _check_sweep_memory(spec, by_key, executor, workers, scheduler, max_memory)
     manifest = check_owner(spec, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with locked(out_dir):
         clean_temporaries(out_dir)
         removed, changed = prepare_out(spec, out_dir, force, manifest)
+        moved = verify_stored(out_dir, by_key)
         stored = stored_keys(out_dir)
-        by_key: dict[str, Cell] = {}
-        for cell in spec.cells:
-            by_key.setdefault(cell.key, cell)
         pending = [c for k, c in by_key.items() if k not in stored]
         reused = len(by_key) - len(pending)
         versions = package_versions()
@@ -162,6 +176,9 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
         if changed and not removed:
             bar.log(f"sweep {spec.name}: spec changed; all stored cells still match "
                     "and are reused")
+        for where, why in moved:
+            bar.log(f"sweep {spec.name}: cell {where.name} moved to {where.parent} ({why}); "
+                    "recomputing it")
 
         def on_done(cell: Cell, seconds: float) -> None:
             label = ", ".join(f"{k}={short(v, 24)}" for k, v in cell.labels.items())
@@ -178,12 +195,15 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
             bar.close()
         merged_path = out_dir / MERGED
         tables: list[Path] = []
-        if pending or not merged_path.exists():
+        written: list[Path] = []
+        if pending or moved or not merged_path.exists():
             ds = merge_cells(out_dir)
-            with atomic_path(merged_path) as tmp:
+            with atomic_path(merged_path, "out") as tmp:
                 ds.to_netcdf(tmp, engine="netcdf4")
+            written.append(merged_path)
             if table:
                 tables = export_table(ds, out_dir / TABLE)
+                written += tables
         else:
             tables = [p for p in (out_dir / TABLE, out_dir / PARQUET) if p.exists()]
         record["status"] = "complete"
@@ -191,5 +211,26 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
         write_manifest(out_dir, record)
     return SweepRun(out=out_dir, cells=len(spec.cells), computed=len(pending), reused=reused,
                     removed=removed, merged=merged_path, tables=tuple(tables),
-                    wall_seconds=time.perf_counter() - start)
+                    wall_seconds=time.perf_counter() - start, written=tuple(written),
+                    quarantined=tuple(moved))
+
+
+def _check_sweep_memory(spec: SweepSpec, by_key: Mapping[str, Cell], executor: str,
+                        workers: int, scheduler: str | None, max_memory: Any) -> None:
+    """Refuse before anything runs when the cells running at once here, or the merged
+    dataset, would need more memory than the limit."""
+    cells = list(by_key.values())
+    if not cells:
+        return
+    at_once = 1 if executor == "serial" else min(workers, len(cells))
+    if executor == "dask" and scheduler:
+        at_once = 0  # the cluster's memory, not ours
+    biggest = sorted((c.memory for c in cells), reverse=True)[:at_once]
+    agents = max(c.shape[0] for c in cells)
+    checkpoints = max(c.shape[1] for c in cells)
+    merged = 2 * 24 * len(spec.cells) * agents * checkpoints
+    need = Estimate({"cells running at once": (sum(biggest), "workers and the cells' agents"
+                                               " × checkpoints × n_quanta"),
+                     "merged dataset": (merged, "cells × agents × checkpoints")})
+    check_memory(need, max_memory, what=f"sweep {spec.name}")
 

@@ -11,8 +11,8 @@ from ..validation import check_int, is_integer
 from .keys import plain
 from .locate import Locator, invalid_at
 
-#: seeds are stored as netCDF int64 attributes
-SEED_MAX = 2**63 - 1
+#: seeds are integers in [0, 2^64) (stored as netCDF int64, or uint64 past 2^63 − 1)
+SEED_MAX = 2**64 - 1
 
 
 def derive_seeds(root_seed: int, replicates: int) -> list[int]:
@@ -50,7 +50,7 @@ def resolve_seeds(loc: Locator, seeds: Any, replicates: Any, root_seed: Any,
         for s in seeds:
             if not is_integer(s) or not 0 <= s <= SEED_MAX:
                 raise invalid_at(loc, "seeds", seeds,
-                                 f"every seed must be an integer in 0..2^63-1; got {s!r}")
+                                 f"every seed must be an integer in 0..2^64-1; got {s!r}")
         if len(set(seeds)) != len(seeds):
             dup = next(s for s in seeds if seeds.count(s) > 1)
             raise invalid_at(loc, "seeds", seeds,
@@ -67,8 +67,10 @@ def resolve_seeds(loc: Locator, seeds: Any, replicates: Any, root_seed: Any,
         for name, value, minimum in (("root_seed", root_seed, 0), ("replicates", replicates, 1)):
             if not is_integer(value) or value < minimum:
                 raise invalid_at(loc, name, value, f"must be an integer >= {minimum}")
+        if root_seed > SEED_MAX:
+            raise invalid_at(loc, "root_seed", root_seed, "must be an integer in 0..2^64-1")
         return derive_seeds(root_seed, replicates)
     seed = base.get("seed", 0)
     if not is_integer(seed) or not 0 <= seed <= SEED_MAX:
-        raise invalid_at(loc, "base.seed", seed, "must be an integer in 0..2^63-1")
+        raise invalid_at(loc, "base.seed", seed, "must be an integer in 0..2^64-1")
     return [seed]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -17,14 +18,17 @@ import numpy as np
 from .. import _version
 from ..composition import CompositionGraph
 from ..config import simulation_from_config
+from ..resources import estimate
 from ..simulate import choose_engine, with_learned_state
-from ..validation import parse_toml, read_text
+from ..validation import check_depth, invalid, parse_toml, read_text
 from .grid import FIELDS, Cell, Dim, build_dims
 from .keys import canonical_json, cell_key, file_sha256, plain, short
 from .locate import Locator, invalid_at
 from .seeds import resolve_seeds
 
 _TOP_KEYS = ("name", "out", "seeds", "replicates", "root_seed", "base", "axes", "zip")
+#: grids with more cells need ``allow_large=True`` (``--allow-large-grid``)
+MAX_CELLS = 10**6
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +53,7 @@ class SweepSpec:
     base_dir: str | os.PathLike | None = None
     source: str | os.PathLike | None = None  # the TOML file, for messages
     source_text: str | None = field(default=None, repr=False)
+    allow_large: bool = False  # permit more than MAX_CELLS cells
     # derived in __post_init__
     _loc: Locator = field(init=False, repr=False)
     _dims: tuple[Dim, ...] = field(init=False, repr=False)
@@ -71,13 +76,20 @@ class SweepSpec:
             raise invalid_at(loc, "base", self.base, "must be a table of config fields")
         if not isinstance(self.axes, Mapping):
             raise invalid_at(loc, "axes", self.axes, "must be a table of lists")
+        for table in ("base", "axes"):
+            check_depth(getattr(self, table), table, self.source or "sweep")
         set_(self, "base", plain(self.base))
         set_(self, "axes", {str(k): plain(v) if isinstance(v, (list, tuple, np.ndarray))
                             else v for k, v in self.axes.items()})
+        for key, values in self.axes.items():  # before checking each value of a huge axis
+            if isinstance(values, list) and len(values) > MAX_CELLS and not self.allow_large:
+                raise invalid_at(loc, f"axes.{key}", f"<{len(values)} values>",
+                                 self._too_large(len(values)))
         self._check_fields()
+        set_(self, "_dims", tuple(build_dims(loc, self.axes, self.zips)))
+        self._check_size()
         set_(self, "seeds", tuple(resolve_seeds(loc, self.seeds, self.replicates, self.root_seed,
                                                  self.base)))
-        set_(self, "_dims", tuple(build_dims(loc, self.axes, self.zips)))
         set_(self, "_graph_hashes", self._hash_graphs())
         set_(self, "_cells", tuple(self._build_cells()))
 
@@ -85,7 +97,7 @@ class SweepSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, base_dir: str | os.PathLike | None = None,
                   name: str | None = None, source: str | os.PathLike | None = None,
-                  source_text: str | None = None) -> SweepSpec:
+                  source_text: str | None = None, allow_large: bool = False) -> SweepSpec:
         """A spec from the TOML structure (keys name, out, seeds, replicates, root_seed,
         base, axes, zip)."""
         loc = Locator(Path(source) if source is not None else None, source_text)
@@ -103,9 +115,29 @@ class SweepSpec:
                    seeds=data.get("seeds"), replicates=data.get("replicates"),
                    root_seed=data.get("root_seed"), out=data.get("out"),
                    name=data.get("name", name if name is not None else "sweep"),
-                   base_dir=base_dir, source=source, source_text=source_text)
+                   base_dir=base_dir, source=source, source_text=source_text,
+                   allow_large=allow_large)
 
     # -- validation steps ----------------------------------------------------------------
+    @staticmethod
+    def _too_large(cells: int) -> str:
+        return (f"the sweep would have {cells:,} cells, more than {MAX_CELLS:,}; shrink the "
+                "grid or pass --allow-large-grid (allow_large=True)")
+
+    def _check_size(self) -> None:
+        """Refuse more than MAX_CELLS cells (unless allow_large) before seeds are derived or
+        cells validated (10^8 replicates would take minutes)."""
+        if self.allow_large:
+            return
+        reps = self.replicates if self.seeds is None else self.seeds
+        reps = len(reps) if isinstance(reps, (list, tuple)) else reps
+        reps = reps if isinstance(reps, int) and not isinstance(reps, bool) and reps > 0 else 1
+        cells = math.prod(d.size for d in self._dims) * reps
+        if cells > MAX_CELLS:
+            where = "replicates" if self.seeds is None and self.replicates is not None else (
+                "seeds" if self.seeds is not None else "axes")
+            raise invalid_at(self._loc, where, cells, self._too_large(cells))
+
     def _check_fields(self) -> None:
         loc: Locator = self._loc
         for table, mapping in (("base", self.base), ("axes", self.axes)):
@@ -155,11 +187,11 @@ class SweepSpec:
                                                 f"{exc.strerror or exc}") from None
         return hashes
 
-    def _check_graph(self, rel: str, n_quanta: int, checked: set) -> None:
-        """Load the graph once per (file, n_quanta) and check its leaves fit n_quanta."""
+    def _check_graph(self, rel: str, n_quanta: int, checked: dict) -> int:
+        """Load the graph once per (file, n_quanta) and check its leaves fit n_quanta;
+        returns its number of inner nodes."""
         if (rel, n_quanta) in checked:
-            return
-        checked.add((rel, n_quanta))
+            return checked[rel, n_quanta]
         where = "axes.graph" if "graph" in self.axes else "base.graph"
         try:
             graph = CompositionGraph.load(self.resolve(rel))
@@ -167,11 +199,13 @@ class SweepSpec:
         except (ValueError, OSError, KeyError, TypeError) as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise invalid_at(self._loc, where, rel, message) from None
+        checked[rel, n_quanta] = len(graph.inner_nodes)
+        return checked[rel, n_quanta]
 
     def _build_cells(self) -> list[Cell]:
         loc: Locator = self._loc
         cells: list[Cell] = []
-        checked_graphs: set = set()
+        checked_graphs: dict = {}
         ranges = [range(d.size) for d in self._dims]
         for point in itertools.product(*ranges):
             config = {k: v for k, v in self.base.items() if k != "seed"}
@@ -189,14 +223,17 @@ class SweepSpec:
                 choose_engine(sim)
             except ValueError as exc:
                 raise self._cell_error(loc, exc, labels) from None
+            nodes = 0
             if graph is not None:
-                self._check_graph(graph, sim.quanta.n_quanta, checked_graphs)
+                nodes = self._check_graph(graph, sim.quanta.n_quanta, checked_graphs)
                 try:
                     choose_engine(with_learned_state(sim))
                 except ValueError as exc:
                     raise self._cell_error(loc, exc, labels) from None
             normalised = sim.to_config()
             graph_sha = self._graph_hashes[graph] if graph is not None else None
+            shape = (sim.agents, int(sim.checkpoint_steps.size), sim.quanta.n_quanta)
+            memory = estimate(sim, graph_nodes=nodes, graph_state=graph is not None).total
             for r, seed in enumerate(self.seeds):
                 cfg = dict(config, seed=seed)
                 norm = dict(normalised, seed=seed)
@@ -205,7 +242,8 @@ class SweepSpec:
                     labels={**labels, "replicate": r, "seed": seed}, config=cfg,
                     graph=graph, graph_sha256=graph_sha,
                     key=cell_key(norm, graph_sha),
-                    graph_path=None if graph is None else str(self.resolve(graph))))
+                    graph_path=None if graph is None else str(self.resolve(graph)),
+                    shape=shape, memory=memory))
         return cells
 
     def _cell_error(self, loc: Locator, exc: ValueError, labels: dict[str, Any]) -> ValueError:
@@ -268,18 +306,21 @@ class SweepSpec:
 
 
 
-def load_sweep(path: str | os.PathLike) -> SweepSpec:
+def load_sweep(path: str | os.PathLike, *, allow_large: bool = False) -> SweepSpec:
     """Read and validate a sweep TOML file (syntax errors name the line)."""
-    path = Path(path)
     text = read_text(path, "sweep")
+    path = Path(path)
     data = parse_toml(text, "sweep", path)
     return SweepSpec.from_dict(data, base_dir=path.parent, name=path.stem, source=path,
-                               source_text=text)
+                               source_text=text, allow_large=allow_large)
 
 
-def as_spec(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike) -> SweepSpec:
+def as_spec(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, *,
+            allow_large: bool = False) -> SweepSpec:
     if isinstance(spec, SweepSpec):
         return spec
     if isinstance(spec, Mapping):
-        return SweepSpec.from_dict(spec)
-    return load_sweep(spec)
+        return SweepSpec.from_dict(spec, allow_large=allow_large)
+    if not isinstance(spec, (str, os.PathLike)):
+        raise invalid("sweep", spec, "must be a SweepSpec, a table or a sweep file path")
+    return load_sweep(spec, allow_large=allow_large)
