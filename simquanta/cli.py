@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _version
+from .cli_shared import figure_target, null_non_finite, overlay_flags, result_target
 from .config import DEFAULTS
 from .kernels.codes import ACQUISITIONS, POLICIES
 
@@ -177,29 +178,18 @@ def _simulation_from_args(args: argparse.Namespace):
         if not args.graph:
             args.graph = str(Path(args.config).parent / in_file)
     flags = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k) is not None}
-    if "dataset_size" in flags:
-        config.pop("steps", None)
-    if "steps" in flags:
-        config.pop("dataset_size", None)
-        config.pop("epochs", None)
-    config.update(flags)
-    return simulation_from_config(config)
+    return simulation_from_config(overlay_flags(config, flags))
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    from .files import check_output
     from .resources import check_memory, estimate, memory_limit
     from .simulate import run
-    from .validation import invalid
 
     # Outputs are checked before any work (files.check_output): no special file, symlink
     # or directory is replaced, and a run never ends in a path it cannot write.
     if args.out is not None:
-        check_output(args.out, "out")
-        if Path(args.out).suffix.lower() != ".nc":
-            raise invalid("--out", args.out, "results are netCDF-4 files: give a name "
-                                             "ending in .nc")
-    figure = None if args.figure is None else _figure_target(args.figure)
+        result_target(args.out)
+    figure = None if args.figure is None else figure_target(args.figure)
     memory_limit(args.max_memory)
     sim = _simulation_from_args(args)
     graph = None
@@ -225,7 +215,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
         summary["tasks"] = {name: {"mean": mean[:, j].tolist(), "sem": err[:, j].tolist()}
                             for j, name in enumerate(result.task_names)}
     if args.json:
-        print(json.dumps(_null_non_finite(summary)))
+        print(json.dumps(null_non_finite(summary)))
     else:
         _print_summary(result)
         for name, curve in summary.get("tasks", {}).items():
@@ -236,43 +226,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _save_figure(result, kind: str | None, path: Path) -> list[Path]:
-    """Write plots.result_figure(result, kind) to ``path`` (checked by ``_figure_target``;
+    """Write plots.result_figure(result, kind) to ``path`` (checked by ``figure_target``;
     format from its suffix); returns the paths written."""
     from . import plots
 
     return plots.save(plots.result_figure(result, kind), path, formats=(path.suffix[1:],))
-
-
-#: figure formats --figure accepts (matplotlib's, without backends that need extras)
-FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff",
-                  "webp")
-
-
-def _figure_target(text: str):
-    """The file --figure writes: FILE as given when its suffix is a figure format, FILE.png
-    when it has none; checked like every output."""
-    from .files import check_output
-    from .validation import invalid
-
-    path = check_output(text, "figure")
-    fmt = path.suffix[1:].lower()
-    if not fmt:
-        return check_output(path.with_name(path.name + ".png"), "figure")
-    if fmt not in FIGURE_FORMATS:
-        raise invalid("figure", text, f"unknown figure format {fmt!r}; use one of "
-                                      f"{', '.join(FIGURE_FORMATS)}")
-    return Path(path)
-
-
-def _null_non_finite(obj: Any) -> Any:
-    """NaN/inf → null, so --json prints standard JSON (a one-agent run has NaN errors)."""
-    if isinstance(obj, dict):
-        return {k: _null_non_finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_null_non_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _print_summary(result) -> None:
@@ -385,7 +343,7 @@ def _run_plot(args: argparse.Namespace) -> int:
     kind = args.kind
     stem = path.stem if path.name != "merged.nc" else path.parent.name
     default_kind = kind or ("summary" if title != "simquanta sweep" else "loss")
-    out = _figure_target(args.out or f"{stem}_{default_kind}.png")
+    out = figure_target(args.out or f"{stem}_{default_kind}.png", "out")
     if title == "simquanta sweep":
         fig = plots.plot_sweep(ds, kind or "loss", col=args.col, hue=args.hue)
     elif title == "simquanta simulation result":
@@ -449,7 +407,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "generations":
             from .generations_cli import run_generations
 
-            return run_generations(args, _simulation_from_args, _null_non_finite)
+            return run_generations(args, _simulation_from_args)
         if args.command == "graph":
             from .graph_cli import run_graph
 

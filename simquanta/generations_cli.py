@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .cli_shared import figure_target, null_non_finite, result_target
 
 GENERATIONS_EXAMPLE = """examples:
   # evict learners of capacity 10 converge to the top 10 quanta; generation 1 learns from them
@@ -106,13 +109,15 @@ def compare(mean: np.ndarray, sample_sem: np.ndarray, theory: np.ndarray,
     return np.where(np.abs(mean - theory) <= 1e-12, 0.0, z)
 
 
-def run_generations(args: argparse.Namespace, simulation_from_args,
-                    null_non_finite) -> int:
+def run_generations(args: argparse.Namespace, simulation_from_args) -> int:
     """Run the subcommand; ``simulation_from_args`` (simulate's flags and --config → a
-    Simulation) and ``null_non_finite`` (NaN → null for JSON) come from ``cli``, which
-    imports this module."""
+    Simulation) comes from ``cli``, which imports this module."""
     from .populations import Synthetic, generations_summary, simulate_generations
     from .validation import check_int
+
+    # outputs checked before any work, like every file simquanta writes
+    out = None if args.out is None else result_target(args.out)
+    figure = None if args.figure is None else figure_target(args.figure)
 
     opts = {k: getattr(args, k) for k in _OWN}
     check_int("generations", opts["generations"], 1)
@@ -137,20 +142,21 @@ def run_generations(args: argparse.Namespace, simulation_from_args,
             entry["tasks"] = {str(name): {"mean": values[..., i].mean(axis=0).tolist(),
                                           "sem": sem(values[..., i]).tolist()}
                               for i, name in enumerate(ds["task"].values)}
-    if args.out:
+    written = []
+    if out is not None:
         from .files import atomic_path
 
-        with atomic_path(args.out) as tmp:
+        with atomic_path(out) as tmp:
             ds.to_netcdf(tmp, engine="netcdf4")
-    if args.figure:
-        _figure(ds, args.figure)
+        written.append(out)
+    if figure is not None:
+        written += _figure(ds, figure)
     if args.json:
         print(json.dumps(null_non_finite(summary)))
         return 0
     _print(ds, sim, summary, opts)
-    for path in (args.out, args.figure):
-        if path:
-            print(f"wrote {path}")
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 
@@ -196,7 +202,7 @@ def _print(ds, sim, summary, opts) -> None:
                   "every agent has the same loss)")
 
 
-def _figure(ds, path: str) -> None:
+def _figure(ds, path: Path) -> list[Path]:
     """Loss on real data per generation: mean over agents with a 95 % band."""
     import matplotlib.pyplot as plt
 
@@ -215,4 +221,4 @@ def _figure(ds, path: str) -> None:
     ax.set_xlabel("samples seen per agent")
     ax.set_ylabel("loss on real data (bits)")
     ax.legend()
-    plots.save(fig, path, formats=(path.rsplit(".", 1)[-1],) if "." in path else ("png",))
+    return plots.save(fig, path, formats=(path.suffix[1:],))

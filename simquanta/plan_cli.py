@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .cli_shared import figure_target, null_non_finite, overlay_flags
 from .config import DEFAULTS
 from .kernels.codes import ACQUISITIONS, POLICIES
 from .validation import invalid
@@ -34,16 +35,6 @@ def _capacity_arg(text: str) -> float | str:
         raise argparse.ArgumentTypeError(
             f"capacity = {text!r} is invalid: must be a number or inf") from None
 
-
-def _null_non_finite(obj: Any) -> Any:
-    """NaN/inf → null, so --json prints standard JSON."""
-    if isinstance(obj, dict):
-        return {k: _null_non_finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_null_non_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 PLAN_EXAMPLE = """examples:
   simquanta plan experiments/graphs/demo.toml --target 0.9
@@ -127,7 +118,6 @@ def add_plan_parser(sub) -> argparse.ArgumentParser:
 _MODEL_KEYS = ("n_quanta", "alpha", "offset", "tau", "gamma", "acquisition", "speed_n0",
                "speed_kappa", "capacity", "policy", "batch_size", "steps", "dataset_size",
                "epochs", "seed")
-_FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def _range_arg(label: str, text: str | None) -> tuple[int, int] | None:
@@ -147,18 +137,12 @@ def run_plan(args: argparse.Namespace) -> int:
     from .planner import plan
     from .validation import load_toml
 
-    if args.figure and Path(args.figure).suffix.lower() not in _FIGURE_SUFFIXES:
-        raise invalid("figure", args.figure, f"must end in {', '.join(_FIGURE_SUFFIXES)}")
+    figure = None if args.figure is None else figure_target(args.figure)  # before any work
     if not (0.0 < args.target < 1.0) or math.isnan(args.target):
         raise invalid("target", args.target, "must lie in (0, 1)")
     config: dict[str, Any] = load_toml(args.config) if args.config else {}
     flags = {k: getattr(args, k) for k in _MODEL_KEYS if getattr(args, k) is not None}
-    if "dataset_size" in flags:
-        config.pop("steps", None)
-    if "steps" in flags:
-        config.pop("dataset_size", None)
-        config.pop("epochs", None)
-    config.update(flags)
+    overlay_flags(config, flags)
     agents = args.agents if args.agents is not None else config.get("agents", 200)
     config["agents"] = agents
     config.pop("checkpoints", None)
@@ -170,17 +154,18 @@ def run_plan(args: argparse.Namespace) -> int:
                   capacity_range=_range_arg("capacity_range", args.capacity_range),
                   data_range=_range_arg("data_range", args.data_range),
                   frontier=not args.no_frontier, params_per_quantum=args.params_per_quantum)
-    if args.figure:
+    written = []
+    if figure is not None:
         from . import plots
 
-        plots.save(plan_figure(result, title=Path(args.graph).name), args.figure,
-                   formats=(Path(args.figure).suffix.lower().lstrip("."),))
+        written = plots.save(plan_figure(result, title=Path(args.graph).name), figure,
+                             formats=(figure.suffix[1:].lower(),))
     if args.json:
-        print(json.dumps(_null_non_finite(result.to_dict())))
+        print(json.dumps(null_non_finite(result.to_dict())))
     else:
         print(format_plan(result))
-        if args.figure:
-            print(f"wrote {args.figure}")
+        for path in written:
+            print(f"wrote {path}")
     return 0
 
 

@@ -57,7 +57,7 @@ from .compile import compile_simulation
 from .kernels.sampling import build_alias_table
 from .result import Result, learned_from_steps, package_versions
 from .simulate import _run_kernel, choose_engine, run, with_learned_state
-from .specs import DataRegime, Learner, Quanta, Simulation
+from .specs import DataRegime, Learner, Quanta, Simulation, normalized_frequencies
 from .validation import check_int, check_real, invalid
 
 __all__ = [
@@ -210,7 +210,7 @@ def _student_inputs(template_inputs, p_real: np.ndarray, known: np.ndarray, sour
         q = np.append(q, noise)
         tau = np.append(tau, NOISE_TAU)
         a, b = np.append(a, mean_b), np.append(b, mean_b)
-    p = q / q.sum()  # as Quanta normalizes
+    p = normalized_frequencies(q)  # as Quanta normalizes
     gain = np.ascontiguousarray(p * (b - a))
     share = template_inputs.share
     if acquisition == "resource":

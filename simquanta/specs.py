@@ -60,6 +60,13 @@ def _per_quantum(field_name: str, value: ArrayLike, n_quanta: int, *, low: float
     return out
 
 
+def normalized_frequencies(freq: np.ndarray) -> np.ndarray:
+    """p_k = f_k / Σ_j f_j for non-negative f with a positive maximum, computed as
+    (f / max f) / Σ (f / max f): the sum of huge values would overflow."""
+    freq = freq / freq.max()
+    return freq / freq.sum()
+
+
 def zipf_mandelbrot(n_quanta: int, alpha: float, offset: float = 0.0) -> np.ndarray:
     """p_k = (k + offset)^−(α+1) / Σ_j (j + offset)^−(α+1), k = 1..K (float64[K]; inputs
     assumed valid: K ≥ 1, α > −1, offset > −1)."""
@@ -125,8 +132,7 @@ class Quanta:
                               "must be finite and non-negative")
             if freq.max() <= 0:
                 raise invalid("frequencies", self.frequencies, "must have a positive sum")
-            freq = freq / freq.max()  # first to [0, 1]: the sum of huge values overflows
-            freq = freq / freq.sum()
+            freq = normalized_frequencies(freq)
             freq.setflags(write=False)
             _freeze(self, "frequencies", freq)
         _freeze(self, "learned_loss", _per_quantum("learned_loss", self.learned_loss, k,
