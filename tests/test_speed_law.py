@@ -14,7 +14,6 @@ from simquanta.sparse_parity.speed import (
     calibration_inputs,
     fit_speed_curve,
     fit_speed_law,
-    slowdown,
     speed_factor,
     speed_law_from_calibration,
 )
@@ -92,19 +91,43 @@ def test_fit_speed_law_recovers_from_synthetic_runs():
     assert neurons.n0 == pytest.approx(fit.n0 * C / 67.0, rel=0.02)
 
 
-def test_slowdown_matches_calibration_estimator():
+def _reference_slowdown(law, p, lo, hi):
+    """The estimator written plainly (stumpy's naive pattern): one likelihood call per grid
+    point over c ± 8 in steps of 0.01, then a bounded refinement."""
+    from scipy import optimize
+
+    from simquanta.sparse_parity.calibrate import step_negloglik
+
+    lo2, hi2 = np.atleast_2d(lo).astype(float), np.atleast_2d(hi).astype(float)
+    x = np.broadcast_to(-np.log(p), lo2.shape).ravel()
+    with np.errstate(divide="ignore"):
+        llo, lhi = np.log(lo2).ravel(), np.log(hi2).ravel()
+    c0 = law.log10_A * math.log(10) - math.log(law.batch_size)
+    extra = [math.log(law.sigma)] if law.noise == "lognormal" else []
+
+    def nll(c):
+        return step_negloglik(np.array([c, 1 + law.gamma, *extra]), x, llo, lhi, law.noise)
+
+    grid = c0 + np.linspace(-8.0, 8.0, 1601)
+    best = grid[int(np.argmin([nll(c) for c in grid]))]
+    step = grid[1] - grid[0]
+    res = optimize.minimize_scalar(nll, bounds=(best - step, best + step), method="bounded")
+    return math.exp((res.x if res.fun <= nll(best) else best) - c0)
+
+
+def test_slowdown_matches_plain_estimator():
     payload = json.loads(CALIBRATION.read_text())
     inp = calibration_inputs(payload)
     law, p = inp["law"], inp["p"]
     for w in inp["widths"]:
         for rows in (slice(None), slice(0, 1), slice(1, 3)):
             lo, hi = inp["lo"][w][rows, :3], inp["hi"][w][rows, :3]
-            assert slowdown(law, p[:3], lo, hi) == pytest.approx(
-                step_slowdown(law, p[:3], lo, hi), rel=1e-9)
+            assert step_slowdown(law, p[:3], lo, hi) == pytest.approx(
+                _reference_slowdown(law, p[:3], lo, hi), rel=1e-9)
     geo = StepLawFit(**{**law.to_dict(), "noise": "geometric"})
     lo, hi = inp["lo"][32][:, :3], inp["hi"][32][:, :3]
-    assert slowdown(geo, p[:3], lo, hi) == pytest.approx(step_slowdown(geo, p[:3], lo, hi),
-                                                         rel=1e-9)
+    assert step_slowdown(geo, p[:3], lo, hi) == pytest.approx(
+        _reference_slowdown(geo, p[:3], lo, hi), rel=1e-9)
 
 
 def test_point_slowdowns_are_the_calibration_findings():

@@ -10,8 +10,7 @@ for the logistic family),
 the factor by which the convergence steps of the ``n_top`` most frequent subtasks exceed
 the step law fitted on the reference (widest) networks — the maximum-likelihood
 intercept shift with the law's slope and noise held fixed, on interval-censored
-convergence steps (:func:`simquanta.sparse_parity.calibrate.step_slowdown`; here
-:func:`slowdown` computes the same estimate with the likelihood grid vectorised). The step
+convergence steps (:func:`simquanta.sparse_parity.calibrate.step_slowdown`). The step
 law's prefactor A already contains the reference networks' own factor, so the measured
 quantity is the *ratio*
 
@@ -53,7 +52,7 @@ from scipy import optimize, special
 
 from ..analysis.stats import bootstrap, bootstrap_se, percentile_ci
 from ..validation import check_choice, check_int, check_real, invalid
-from .calibrate import StepLawFit, fit_step_law, step_negloglik
+from .calibrate import StepLawFit, fit_step_law, step_slowdown
 
 __all__ = [
     "KAPPA_MAX",
@@ -62,7 +61,6 @@ __all__ = [
     "calibration_inputs",
     "fit_speed_curve",
     "fit_speed_law",
-    "slowdown",
     "speed_factor",
     "speed_law_from_calibration",
 ]
@@ -77,56 +75,6 @@ _LOG_N0_RANGE = (-12.0, 12.0)  # relative to log of the median capacity
 def speed_factor(n: np.ndarray | float, n0: float, kappa: float) -> np.ndarray:
     """f(n) = (1 + n0/n)^κ (float array; n in the unit n0 was fitted in)."""
     return (1.0 + n0 / np.asarray(n, dtype=float)) ** kappa
-
-
-# ---------------------------------------------------------------- slowdown estimate
-
-
-def slowdown(law: StepLawFit, p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
-    """Slowdown of these runs against ``law``: exp(c' − c), c' the maximum-likelihood
-    intercept of log steps with the law's slope 1+γ and noise held fixed.
-
-    ``p`` float[K] subtask frequencies, ``lo``/``hi`` float[R, K] (or [K]) convergence
-    intervals in optimizer steps (hi = inf: not converged by the end). The same estimate
-    as :func:`simquanta.sparse_parity.calibrate.step_slowdown` (grid over c ± 8 in steps of
-    0.01, then a bounded refinement) with the grid's likelihoods computed in one array
-    operation: ~30× faster, which the bootstrap needs.
-    """
-    p = np.asarray(p, dtype=float)
-    lo2 = np.atleast_2d(np.asarray(lo, dtype=float))
-    hi2 = np.atleast_2d(np.asarray(hi, dtype=float))
-    x = np.broadcast_to(-np.log(p), lo2.shape).ravel()
-    with np.errstate(divide="ignore"):
-        llo, lhi = np.log(lo2).ravel(), np.log(hi2).ravel()
-    c0 = law.log10_A * math.log(10) - math.log(law.batch_size)
-    slope = 1.0 + law.gamma
-    extra = [math.log(law.sigma)] if law.noise == "lognormal" else []
-    grid = c0 + np.linspace(-8.0, 8.0, 1601)
-    mu = grid[:, None] + slope * x[None, :]
-    if law.noise == "lognormal":
-        sigma = max(law.sigma, 0.02)
-        with np.errstate(invalid="ignore"):
-            zhi = (lhi - mu) / sigma
-            zlo = (llo - mu) / sigma
-        upper = special.ndtr(-zlo) - special.ndtr(-zhi)
-        lower = special.ndtr(zhi) - special.ndtr(zlo)
-        prob = np.where(zlo > 0, upper, lower)
-    else:
-        def cdf(y: np.ndarray) -> np.ndarray:
-            with np.errstate(over="ignore"):
-                return -np.expm1(-np.exp(np.minimum(y - mu, 700.0)))
-
-        prob = cdf(lhi) - cdf(llo)
-    nll_grid = -np.sum(np.log(np.maximum(prob, 1e-300)), axis=1)
-
-    def nll(c: float) -> float:
-        return step_negloglik(np.array([c, slope, *extra]), x, llo, lhi, law.noise)
-
-    best = grid[int(np.argmin(nll_grid))]
-    step = grid[1] - grid[0]
-    res = optimize.minimize_scalar(nll, bounds=(best - step, best + step), method="bounded")
-    c = res.x if res.fun <= nll(best) else best
-    return float(math.exp(c - c0))
 
 
 # ----------------------------------------------------------------------- the curve
@@ -303,7 +251,7 @@ def fit_speed_law(p: np.ndarray, widths: Sequence[int], n_params: Sequence[float
             key = (law_key, i, runs_i)
             if key not in slows:
                 j = np.array(runs_i, dtype=int)
-                slows[key] = slowdown(lw, p[top], runs[int(w)][0][j][:, top],
+                slows[key] = step_slowdown(lw, p[top], runs[int(w)][0][j][:, top],
                                       runs[int(w)][1][j][:, top])
             out[i] = slows[key]
         return out
