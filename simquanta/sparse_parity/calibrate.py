@@ -172,26 +172,32 @@ class StepLawFit:
         return asdict(self)
 
 
+def _interval_prob(mu: np.ndarray, llo: np.ndarray, lhi: np.ndarray, noise: str,
+                   sigma: float) -> np.ndarray:
+    """P(log t ∈ (llo, lhi]) for log t = μ + noise (elementwise, broadcasting μ)."""
+    if noise == "lognormal":
+        with np.errstate(invalid="ignore"):
+            zhi = (lhi - mu) / sigma
+            zlo = (llo - mu) / sigma
+        # P = Φ(zhi) − Φ(zlo), computed on the side with less cancellation.
+        upper = special.ndtr(-zlo) - special.ndtr(-zhi)
+        lower = special.ndtr(zhi) - special.ndtr(zlo)
+        return np.where(zlo > 0, upper, lower)
+
+    # log E with E ~ Exp(1): P(log t ≤ y) = 1 − exp(−e^{y − μ}).
+    def cdf(y: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return -np.expm1(-np.exp(np.minimum(y - mu, 700.0)))
+
+    return cdf(lhi) - cdf(llo)
+
+
 def step_negloglik(params: np.ndarray, x: np.ndarray, llo: np.ndarray, lhi: np.ndarray,
                     noise: str) -> float:
     """−log L for log t ∈ (llo, lhi], log t = c + s·x + noise, x = −log p."""
     c, s = params[0], params[1]
-    mu = c + s * x
-    if noise == "lognormal":
-        sigma = max(math.exp(params[2]), _SIGMA_MIN)
-        zhi = (lhi - mu) / sigma
-        zlo = (llo - mu) / sigma
-        # P = Φ(zhi) − Φ(zlo), computed on the side with less cancellation.
-        upper = special.ndtr(-zlo) - special.ndtr(-zhi)
-        lower = special.ndtr(zhi) - special.ndtr(zlo)
-        prob = np.where(zlo > 0, upper, lower)
-    else:
-        # log E with E ~ Exp(1): P(log t ≤ y) = 1 − exp(−e^{y − μ}).
-        def cdf(y: np.ndarray) -> np.ndarray:
-            with np.errstate(over="ignore"):
-                return -np.expm1(-np.exp(np.minimum(y - mu, 700.0)))
-
-        prob = cdf(lhi) - cdf(llo)
+    sigma = max(math.exp(params[2]), _SIGMA_MIN) if noise == "lognormal" else 0.0
+    prob = _interval_prob(c + s * x, llo, lhi, noise, sigma)
     return float(-np.sum(np.log(np.maximum(prob, 1e-300))))
 
 
@@ -311,21 +317,8 @@ def step_slowdown(law: StepLawFit, p: np.ndarray, lo: np.ndarray, hi: np.ndarray
     slope = 1.0 + law.gamma
     extra = [math.log(law.sigma)] if law.noise == "lognormal" else []
     grid = c0 + np.linspace(-8.0, 8.0, 1601)
-    mu = grid[:, None] + slope * x[None, :]
-    if law.noise == "lognormal":
-        sigma = max(law.sigma, 0.02)
-        with np.errstate(invalid="ignore"):
-            zhi = (lhi - mu) / sigma
-            zlo = (llo - mu) / sigma
-        upper = special.ndtr(-zlo) - special.ndtr(-zhi)
-        lower = special.ndtr(zhi) - special.ndtr(zlo)
-        prob = np.where(zlo > 0, upper, lower)
-    else:
-        def cdf(y: np.ndarray) -> np.ndarray:
-            with np.errstate(over="ignore"):
-                return -np.expm1(-np.exp(np.minimum(y - mu, 700.0)))
-
-        prob = cdf(lhi) - cdf(llo)
+    sigma = max(law.sigma, _SIGMA_MIN) if law.noise == "lognormal" else 0.0
+    prob = _interval_prob(grid[:, None] + slope * x[None, :], llo, lhi, law.noise, sigma)
     nll_grid = -np.sum(np.log(np.maximum(prob, 1e-300)), axis=1)
 
     def nll(c: float) -> float:
