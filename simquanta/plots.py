@@ -42,7 +42,11 @@ def use_style() -> None:
     import matplotlib
 
     backend = matplotlib.get_backend().lower()
-    if backend not in ("agg", "pdf", "svg", "cairo") and not backend.startswith("module://"):
+    # Notebook backends are kept: IPython 8 reports the inline backend as
+    # "module://matplotlib_inline.backend_inline", IPython 9 as "inline".
+    notebook = backend.startswith("module://") or backend in ("inline", "ipympl", "widget",
+                                                              "nbagg")
+    if backend not in ("agg", "pdf", "svg", "cairo") and not notebook:
         matplotlib.use("Agg")
     from cycler import cycler
 
