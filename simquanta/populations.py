@@ -56,7 +56,7 @@ from .analysis.population_theory import distilled_tau, student_frequencies
 from .compile import compile_simulation
 from .kernels.sampling import build_alias_table
 from .result import Result, learned_from_steps, package_versions
-from .simulate import _run_kernel, choose_engine, run, with_learned_state
+from .simulate import _run_kernel, choose_engine, clamp_loss_residue, run, with_learned_state
 from .specs import DataRegime, Learner, Quanta, Simulation, normalized_frequencies
 from .validation import check_int, check_real, invalid
 
@@ -266,7 +266,7 @@ def _synthetic_generation(sim: Simulation, source: Synthetic) -> _Generation:
     engine, note = choose_engine(probe)
     c = compile_simulation(probe, engine)
     samples = sim.data.samples_at(c.checkpoints)
-    n, k_student = sim.agents, probe.quanta.n_quanta
+    n = sim.agents
     n_ckpt = c.checkpoints.size
     loss = np.empty((n, n_ckpt))
     learned = np.empty((n, n_ckpt), dtype=np.int64)
@@ -276,8 +276,7 @@ def _synthetic_generation(sim: Simulation, source: Synthetic) -> _Generation:
     sets = np.empty((n, n_ckpt, quanta.n_quanta), dtype=bool) if sim.record_learned_sets \
         else None
     p_real, tau_base = np.asarray(quanta.p), np.asarray(quanta.thresholds)
-    a_min = np.minimum(probe.quanta.learned_loss, probe.quanta.unlearned_loss)
-    a_all = probe.quanta.learned_loss
+    a_student, b_student = probe.quanta.learned_loss, probe.quanta.unlearned_loss
     threads = numba.get_num_threads()
     start = time.perf_counter()
     try:
@@ -290,9 +289,7 @@ def _synthetic_generation(sim: Simulation, source: Synthetic) -> _Generation:
             table = build_alias_table(inputs.p) if engine == "exact" else c.table
             cj = dataclasses.replace(c, quanta=inputs, table=table)
             lo, le, us, ls, st, _ = _run_kernel(engine, sim, cj, samples, j, j + 1)
-            # as simulate.run: clamp float residue to the lowest reachable loss
-            np.maximum(lo, float(np.sum(p * a_min)), out=lo)
-            lo[le == k_student] = float(np.sum(p * a_all))
+            clamp_loss_residue(lo, le, p, a_student, b_student, full_is_exact=True)
             loss[j], learned[j], used[j] = lo[0], le[0], us[0]
             if learn_step is not None:
                 learn_step[j] = ls[0, :quanta.n_quanta]

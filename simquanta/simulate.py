@@ -230,17 +230,9 @@ def _run(sim: Simulation, progress: bool, max_memory) -> Result:
     loss, learned, used, learn_step, sets, strength = (
         parts[0] if len(parts) == 1
         else (np.concatenate(arrays) for arrays in zip(*parts, strict=True)))
-    # The kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k), which leaves float
-    # residue (~1e-17) where the true value is exact: clamp to the lowest reachable loss,
-    # and an agent that has learned every quantum has exactly Σ p_k a_k.
     q = sim.quanta
-    # np.sum, not np.dot: a threaded BLAS leaves its worker threads spinning after the call,
-    # which took a core from the numba threads of the next run (measured 2× slower), and its
-    # sums depend on the BLAS thread count.
-    floor = float(np.sum(q.p * np.minimum(q.learned_loss, q.unlearned_loss)))
-    np.maximum(loss, floor, out=loss)
-    if sim.learner.acquisition != "logistic":  # logistic strengths stay below 1
-        loss[learned == q.n_quanta] = float(np.sum(q.p * q.learned_loss))
+    clamp_loss_residue(loss, learned, q.p, q.learned_loss, q.unlearned_loss,
+                       full_is_exact=sim.learner.acquisition != "logistic")
     if sim.record_strength and sim.learner.acquisition != "logistic":
         # the counting families' strength is 0 or 1: their learned sets
         strength = Result.strength_from_sets(sets if sim.record_learned_sets else
@@ -271,6 +263,21 @@ def _progress_bar(total: int, engine: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="agent", desc=f"simulate ({engine})", leave=False)
+
+
+def clamp_loss_residue(loss: np.ndarray, learned: np.ndarray, p: np.ndarray,
+                       learned_loss: np.ndarray, unlearned_loss: np.ndarray, *,
+                       full_is_exact: bool) -> None:
+    """In place: the kernels keep loss as Σ p_k b_k − Σ_learned p_k (b_k − a_k), which leaves
+    float residue (~1e-17) where the true value is exact — clamp to the lowest reachable loss
+    Σ p_k min(a_k, b_k), and (``full_is_exact``: a counting family, whose learned quanta cost
+    exactly a_k; logistic strengths stay below 1) an agent holding every quantum has exactly
+    Σ p_k a_k. np.sum, not np.dot: a threaded BLAS leaves its worker threads spinning after
+    the call, which took a core from the numba threads of the next run (measured 2× slower),
+    and its sums depend on the BLAS thread count."""
+    np.maximum(loss, float(np.sum(p * np.minimum(learned_loss, unlearned_loss))), out=loss)
+    if full_is_exact:
+        loss[learned == p.shape[0]] = float(np.sum(p * learned_loss))
 
 
 def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, hi: int):
