@@ -10,25 +10,14 @@ against 11× and 12.1× under counting.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+from experiment_runner import run_quick
 
 
 def test_domino_quick(tmp_path):
-    sys.path.insert(0, str(EXPERIMENTS))
-    try:
-        spec = importlib.util.spec_from_file_location("domino", EXPERIMENTS / "domino.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.main(["--quick", "--out", str(tmp_path)])
-    finally:
-        sys.path.remove(str(EXPERIMENTS))
+    run_quick("domino", tmp_path)
     results = json.loads((tmp_path / "domino.json").read_text())["results"]
     theory = results["chain_theory"]
     chain = results["chain"]

@@ -20,50 +20,26 @@ scale grid) and each follows from the model:
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-
-
-def _run(name: str, out: Path) -> dict:
-    added = str(EXPERIMENTS) not in sys.path
-    if added:
-        sys.path.insert(0, str(EXPERIMENTS))
-    try:
-        spec = importlib.util.spec_from_file_location(f"_exp_{name}", EXPERIMENTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.main(["--quick", "--out", str(out)])
-    finally:
-        if added:
-            sys.path.remove(str(EXPERIMENTS))
-    for suffix in ("png", "pdf", "json"):
-        assert (out / f"{name}.{suffix}").stat().st_size > 0
-    payload = json.loads((out / f"{name}.json").read_text())
-    assert payload["mode"] == "quick"
-    return payload
+from experiment_runner import run_quick
 
 
 @pytest.fixture(scope="module")
 def gve(tmp_path_factory):
-    return _run("gradual_vs_emergent", tmp_path_factory.mktemp("gve"))
+    return run_quick("gradual_vs_emergent", tmp_path_factory.mktemp("gve"))
 
 
 @pytest.fixture(scope="module")
 def mirage(tmp_path_factory):
-    return _run("metric_mirage", tmp_path_factory.mktemp("mirage"))
+    return run_quick("metric_mirage", tmp_path_factory.mktemp("mirage"))
 
 
 @pytest.fixture(scope="module")
 def lossdist(tmp_path_factory):
-    return _run("loss_distribution", tmp_path_factory.mktemp("lossdist"))
+    return run_quick("loss_distribution", tmp_path_factory.mktemp("lossdist"))
 
 
 # ---------------------------------------------------------------- gradual_vs_emergent

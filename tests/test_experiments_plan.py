@@ -5,25 +5,11 @@ shared quanta whose floors do not depend on the language shares."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
-from pathlib import Path
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+from experiment_runner import run_quick
 
 
 def run(name, tmp_path):
-    sys.path.insert(0, str(EXPERIMENTS))
-    try:
-        spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.main(["--quick", "--out", str(tmp_path)])
-    finally:
-        sys.path.remove(str(EXPERIMENTS))
-    assert (tmp_path / f"{name}.png").is_file()
-    return json.loads((tmp_path / f"{name}.json").read_text())["results"]
+    return run_quick(name, tmp_path)["results"]
 
 
 def test_capability_floors_quick(tmp_path):

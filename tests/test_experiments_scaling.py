@@ -7,31 +7,15 @@ compute-frontier exponents within 0.1, emergence CVs within 20 % of 1/√τ (or 
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
 from pathlib import Path
 
 import pytest
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+from experiment_runner import run_quick as run_experiment_quick
 
 
 def run_quick(name: str, out: Path) -> dict:
-    """Import experiments/<name>.py and run main(["--quick", "--out", out]); return the JSON."""
-    if str(EXPERIMENTS) not in sys.path:
-        sys.path.insert(0, str(EXPERIMENTS))
-    spec = importlib.util.spec_from_file_location(f"experiments_{name}", EXPERIMENTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(["--quick", "--out", str(out)])
-    for suffix in ("png", "pdf", "json"):
-        assert (out / f"{name}.{suffix}").stat().st_size > 0
-    payload = json.loads((out / f"{name}.json").read_text())
-    assert payload["experiment"] == name
-    assert payload["mode"] == "quick"
-    assert "versions" in payload and "config" in payload
-    return payload["results"]
+    """Run experiments/<name>.py in quick mode; return its results."""
+    return run_experiment_quick(name, out)["results"]
 
 
 def close(record: dict, tol: float) -> bool:

@@ -10,38 +10,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+from experiment_runner import run_quick
 
 
 @pytest.fixture(scope="module")
 def payload(tmp_path_factory):
-    out = tmp_path_factory.mktemp("skill_dynamics")
-    added = str(EXPERIMENTS) not in sys.path
-    if added:
-        sys.path.insert(0, str(EXPERIMENTS))
-    try:
-        spec = importlib.util.spec_from_file_location("_exp_skill_dynamics",
-                                                      EXPERIMENTS / "skill_dynamics.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.main(["--quick", "--out", str(out)])
-    finally:
-        if added:
-            sys.path.remove(str(EXPERIMENTS))
-    for suffix in ("png", "pdf", "json"):
-        assert (out / f"skill_dynamics.{suffix}").stat().st_size > 0
-    data = json.loads((out / "skill_dynamics.json").read_text())
-    assert data["mode"] == "quick"
-    return data
-
+    return run_quick("skill_dynamics", tmp_path_factory.mktemp("skill_dynamics"))
 
 def test_emergence_time_scales_as_one_over_p(payload):
     em = payload["results"]["emergence"]

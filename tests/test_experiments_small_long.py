@@ -8,31 +8,17 @@ D = 62 caps it at the exact data bound P(all three counts ≥ 5) ≈ 0.47; recal
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
-from pathlib import Path
+from experiment_runner import EXPERIMENTS, run_quick
 
 import simquanta as sq
 from simquanta.composition import CompositionGraph
 from simquanta.planner import closed_form_data_floor
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 NAME = "small_long_vs_big_short"
 
 
 def run(tmp_path):
-    sys.path.insert(0, str(EXPERIMENTS))
-    try:
-        spec = importlib.util.spec_from_file_location(NAME, EXPERIMENTS / f"{NAME}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.main(["--quick", "--out", str(tmp_path)])
-    finally:
-        sys.path.remove(str(EXPERIMENTS))
-    for ext in ("png", "pdf", "json"):
-        assert (tmp_path / f"{NAME}.{ext}").is_file()
-    return json.loads((tmp_path / f"{NAME}.json").read_text())
+    return run_quick(NAME, tmp_path)
 
 
 def test_small_long_vs_big_short_quick(tmp_path):
