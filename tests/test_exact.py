@@ -45,8 +45,8 @@ def simulate_exact(*args, **kwargs) -> Result:
 from naive import (  # noqa: E402
     Xoshiro256StarStar,
     alias_table,
+    assert_kernel_matches_naive,
     pack_alias_table,
-    simulate_naive,
 )
 
 # ------------------------------------------------------------------ random primitives
@@ -136,16 +136,6 @@ PREREQ_CASES = {
 }
 
 
-def assert_naive_equal(sim: Simulation):
-    fast = run(sim)
-    slow = simulate_naive(sim)
-    assert np.array_equal(fast.learn_step, slow.learn_step)
-    assert np.array_equal(fast.learned, slow.learned)
-    assert np.array_equal(fast.used, slow.used)
-    assert np.allclose(fast.loss, slow.loss, rtol=0, atol=1e-12)
-    return slow
-
-
 @pytest.mark.parametrize("seed", [0, 7, 2024])
 @pytest.mark.parametrize("prereq", list(PREREQ_CASES))
 @pytest.mark.parametrize("data", list(DATA_CASES))
@@ -160,7 +150,7 @@ def test_kernel_matches_naive(acquisition, capacity, data, prereq, seed):
                         prerequisites=PREREQ_CASES[prereq]),
         data=DATA_CASES[data], agents=3, seed=seed, checkpoints=9, record_learn_steps=True,
     )
-    slow = assert_naive_equal(sim)
+    slow = assert_kernel_matches_naive(sim)
     if policy == "evict":  # the evict path must actually run
         assert slow.evictions.sum() > 0
 
@@ -183,7 +173,7 @@ def test_kernel_matches_naive_user_frequencies(policy, data, seed):
         data=data, agents=4, seed=seed, checkpoints=[1, 2, 3, 20, data.total_steps],
         record_learn_steps=True, first_agent=5,
     )
-    assert_naive_equal(sim)
+    assert_kernel_matches_naive(sim)
 
 
 # ------------------------------------------------------------------ closed forms
@@ -413,7 +403,7 @@ def runs_with_prerequisites(draw):
 @PROPERTY_SETTINGS
 @given(runs_with_prerequisites())
 def test_kernel_matches_naive_on_random_runs(sim):
-    assert_naive_equal(sim)
+    assert_kernel_matches_naive(sim)
 
 
 @PROPERTY_SETTINGS
