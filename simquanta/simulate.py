@@ -13,7 +13,6 @@ import numpy as np
 
 from .compile import compile_simulation
 from .kernels import events
-from .kernels.codes import code_of
 from .kernels.exact import run_exact
 from .result import Result, learned_from_steps
 from .specs import DataRegime, Dataset, Learner, Online, Quanta, Simulation, invalid
@@ -178,15 +177,19 @@ def run(sim: Simulation, *, progress: bool = False,
 
 #: seconds the first run of each engine spends compiling on the project's 2-vCPU machine
 #: when it is idle (twice that under load; README "Performance")
-COMPILE_SECONDS = {"exact": 30, "events": 45}
+COMPILE_SECONDS = {"exact": 30, "events": 12}
 
 
-def compile_notice(engine: str, acquisition: str = "threshold") -> str | None:
-    """The one-line message to show before running ``engine``'s kernel for the dynamics
-    family ``acquisition`` when it will be compiled (not loaded from numba's cache), else
-    None."""
-    kernel = (run_exact if engine == "exact"
-              else events.entry_for(code_of("acquisition", acquisition)))
+def kernel_of(engine: str, c):
+    """The numba entry kernel that runs compiled run ``c`` on ``engine``."""
+    if engine == "exact":
+        return run_exact
+    return events.entry_for(c.quanta, c.learner, c.prereq, c.data)
+
+
+def compile_notice(engine: str, kernel) -> str | None:
+    """The one-line message to show before running ``engine``'s ``kernel`` when it will be
+    compiled (not loaded from numba's cache), else None."""
     if not will_compile(kernel):
         return None
     return (f"compiling the {engine} simulation kernel (first run only, "
@@ -208,10 +211,10 @@ def _run(sim: Simulation, progress: bool, max_memory) -> Result:
 
     check_memory(estimate(sim), max_memory, what="this run")
     engine, note = choose_engine(sim)
-    notice = compile_notice(engine, sim.learner.acquisition)
+    c = compile_simulation(sim, engine)
+    notice = compile_notice(engine, kernel_of(engine, c))
     if notice is not None:
         print(notice, file=sys.stderr, flush=True)
-    c = compile_simulation(sim, engine)
     samples = sim.data.samples_at(c.checkpoints)
     n_chunks = min(sim.agents, PROGRESS_CHUNKS) if progress else 1
     bounds = np.linspace(0, sim.agents, n_chunks + 1).round().astype(int)
@@ -284,10 +287,10 @@ def _run_kernel(engine: str, sim: Simulation, c, samples: np.ndarray, lo: int, h
     """Agents lo..hi−1 of the compiled run: (loss, learned, used, learn_step, learned sets,
     logistic strengths)."""
     states, learner = c.for_agents(lo, hi)
+    kernel = kernel_of(engine, c)
     if engine == "exact":
-        return run_exact(states, c.table, c.quanta, learner, c.prereq, c.data, samples,
-                         c.record)
-    loss, learned, used, learn_step, strength = events.entry_for(c.learner.acquisition)(
+        return kernel(states, c.table, c.quanta, learner, c.prereq, c.data, samples, c.record)
+    loss, learned, used, learn_step, strength = kernel(
         states, c.quanta, learner, c.prereq, c.data, samples.astype(np.float64), c.record)
     # events records learned sets only where learned quanta are kept (not under evict with
     # finite capacity: events_unsupported_reason), so they follow from first-learn steps.

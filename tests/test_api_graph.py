@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import simquanta as sq
+from simquanta.kernels.exact import run_exact
 from simquanta.simulate import compile_notice, will_compile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +109,7 @@ def test_will_compile_reads_memory_then_disk(tmp_path):
 
 def test_no_compile_notice_once_compiled():
     _run()
-    assert compile_notice("exact") is None
+    assert compile_notice("exact", run_exact) is None
 
 
 def test_warm_run_prints_nothing_on_stderr():

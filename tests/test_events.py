@@ -37,9 +37,17 @@ from simquanta.analysis.expected import (
     unlearned_prob,
 )
 from simquanta.cli import main as cli_main
+from simquanta.compile import compile_simulation
+from simquanta.kernels import events
 from simquanta.kernels.checkpoints import build_bin_table, checkpoint_index
 from simquanta.kernels.random import standard_exponential
-from simquanta.simulate import events_approximation, events_unsupported_reason, run, simulate
+from simquanta.simulate import (
+    events_approximation,
+    events_unsupported_reason,
+    kernel_of,
+    run,
+    simulate,
+)
 
 TESTS = Path(__file__).parent
 
@@ -682,17 +690,21 @@ def test_standard_exponential_never_returns_negative_zero():
 def test_spec_array_kinds_share_one_compiled_kernel():
     """Scalar fields (stride-0 views), per-quantum arrays and γ-derived thresholds all reach
     the kernels as writable C arrays: no extra compilation (several seconds each)."""
-    from simquanta.kernels.events import run_events
+    kernels = []
 
     def go(quanta):
-        simulate(quanta, Learner(), Online(100, 10), agents=2, checkpoints=3, engine="events")
+        sim = Simulation(quanta, Learner(), Online(100, 10), agents=2, checkpoints=3,
+                         engine="events")
+        kernels.append(kernel_of("events", compile_simulation(sim, "events")))
+        run(sim)
 
     go(Quanta(50, tau=3, cost=1.0))
-    compiled = len(run_events.signatures)
+    compiled = len(kernels[0].signatures)
     go(Quanta(50, tau=np.full(50, 3.0), cost=np.ones(50), learned_loss=np.zeros(50)))
     go(Quanta(50, tau=3, gamma=0.2))
     go(Quanta(50, frequencies=np.arange(50, 0, -1.0)))
-    assert len(run_events.signatures) == compiled
+    assert all(kernel is kernels[0] for kernel in kernels)
+    assert len(kernels[0].signatures) == compiled
 
 
 @pytest.mark.parametrize("learner, data", [
@@ -713,3 +725,75 @@ def test_events_records_learned_sets(learner, data):
     np.testing.assert_array_equal(result.learned_sets.sum(axis=2), result.learned)
     np.testing.assert_array_equal(result.learned_sets, with_steps.learned_mask())
     np.testing.assert_array_equal(result.loss, with_steps.loss)
+
+
+# ------------------------------------------------------------------ kernel variants
+
+def _variant(sim: Simulation) -> events.EventsVariant:
+    c = compile_simulation(sim, "events")
+    return events.variant_for(c.quanta, c.learner, c.prereq, c.data)
+
+
+@pytest.mark.parametrize("learner, quanta, data, paths", [
+    (Learner(), Quanta(40), Online(100, 10), (True, False, False)),
+    (Learner(capacity=5), Quanta(40), Online(100, 10), (True, False, False)),
+    (Learner(capacity=5), Quanta(40, cost=[1.0, 2.0] * 20), Online(100, 10),
+     (False, False, True)),
+    (Learner(capacity=[math.inf, 5.0], policy="evict"), Quanta(40), Online(100, 10),
+     (True, True, False)),
+    (Learner(capacity=[math.inf, 5.0]), Quanta(40, cost=[1.0, 2.0] * 20),
+     Dataset(400, 2, 10), (True, False, True)),
+    (Learner(prerequisites=Prerequisites([(0, 1)])), Quanta(40), Online(100, 10),
+     (False, False, True)),
+])
+def test_variant_holds_the_paths_its_agents_reach(learner, quanta, data, paths):
+    """first arrivals ⇔ no prerequisites and (unlimited capacity or equal costs under
+    reject); the exposure ranking ⇔ evict at finite capacity; the heap otherwise."""
+    sim = Simulation(quanta, learner, data, agents=2, checkpoints=3, engine="events")
+    variant = _variant(sim)
+    assert (variant.first_arrivals, variant.top_by_count, variant.heap_order) == paths
+    assert variant.dataset == isinstance(data, Dataset) and not variant.strengths
+
+
+def test_agents_get_the_same_numbers_from_every_variant_that_covers_them():
+    """Mixed capacities need two code paths in one kernel; each agent's numbers equal those
+    of a run of that agent alone, whose kernel holds only its own path."""
+    quanta = Quanta(200, alpha=0.4, tau=3, cost=[1.0, 2.0] * 100)
+    caps = [math.inf, 20.0, math.inf, 9.0]
+    whole = run(Simulation(quanta, Learner(capacity=caps), Online(300, 10), agents=4,
+                           seed=3, checkpoints=6, engine="events"))
+    for agent, cap in enumerate(caps):
+        alone = Simulation(quanta, Learner(capacity=cap), Online(300, 10), agents=1,
+                           seed=3, checkpoints=6, engine="events", first_agent=agent)
+        variant = _variant(alone)
+        assert (variant.first_arrivals, variant.heap_order) == (cap == math.inf,
+                                                                cap != math.inf)
+        np.testing.assert_array_equal(run(alone).loss[0], whole.loss[agent])
+
+
+def test_a_variant_refuses_an_agent_it_does_not_cover():
+    sim = Simulation(Quanta(30, cost=[1.0, 2.0] * 15), Learner(capacity=4.0),
+                     Online(50, 10), agents=2, checkpoints=3, engine="events")
+    c = compile_simulation(sim, "events")
+    first_only = events._counting_entry(events.EventsVariant(False, False, True, False, False))
+    with pytest.raises(ValueError, match="code path"):
+        first_only(c.states, c.quanta, c.learner, c.prereq, c.data,
+                   sim.data.samples_at(c.checkpoints).astype(np.float64), c.record)
+
+
+def test_variant_refuses_runs_the_events_engine_cannot_do():
+    sim = Simulation(Quanta(30), Learner(acquisition="logistic",
+                                         prerequisites=Prerequisites([(0, 1)])),
+                     Online(50, 10), agents=2, checkpoints=3, engine="exact")
+    with pytest.raises(ValueError, match="without prerequisites"):
+        _variant(sim)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kth_smallest_matches_a_sort(seed):
+    """Quickselect against np.sort, with many ties (values from a small set) and without."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    values = (rng.integers(0, 7, n).astype(float) if seed % 2 else rng.exponential(size=n))
+    for kth in {0, n // 3, n - 1}:
+        assert events._kth_smallest(values.copy(), kth) == np.sort(values)[kth]

@@ -33,11 +33,14 @@ def test_numba_cache_dir_is_restored(tmp_path):
 
 def test_simquanta_kernels_are_cached_by_source_digest():
     from simquanta import kernels
-    from simquanta.kernels.events import run_events
+    from simquanta.kernels.events import EventsVariant, _counting_entry, run_events_resource
 
     expected = cache_dir_for(Path(kernels.__file__).parent,
                              source_digest(Path(kernels.__file__).parent))
-    assert Path(run_events._cache.cache_path).is_relative_to(expected)
+    # decorated at import, and (events variants) on first use, after the import's setting
+    lazy = _counting_entry(EventsVariant(False, True, True, False, True))
+    for kernel in (run_events_resource, lazy):
+        assert Path(kernel._cache.cache_path).is_relative_to(expected)
 
 
 def _package(root: Path, name: str, guarded: bool) -> None:

@@ -54,7 +54,16 @@ def numba_cache_dir(path: Path) -> Iterator[None]:
 
 
 _HERE = Path(__file__).parent
-with numba_cache_dir(cache_dir_for(_HERE, source_digest(_HERE))):
+_CACHE_DIR = cache_dir_for(_HERE, source_digest(_HERE))
+
+
+def kernel_cache() -> contextlib.AbstractContextManager[None]:
+    """The setting under which simquanta's kernels are decorated, also by kernel factories
+    that decorate variants on first use (``events._counting_entry``)."""
+    return numba_cache_dir(_CACHE_DIR)
+
+
+with kernel_cache():
     from . import (  # noqa: F401
         acquisition,
         checkpoints,

@@ -33,6 +33,16 @@ FAMILY_PARAMETERS = MappingProxyType({
 })
 PARAMETER_DEFAULTS = MappingProxyType({"eta": 1.0, "s0": 0.01})
 
+#: how the events engine runs each family: ``ready_times`` draws each quantum's ready time
+#: from its need (``acquisition.draw_need``), ``budget`` is event-driven
+#: (``acquisition/resource.py``). Logistic adds its strengths on top of its ready times.
+EVENTS_PATHS = MappingProxyType({
+    THRESHOLD: "ready_times",
+    GEOMETRIC: "ready_times",
+    LOGISTIC: "ready_times",
+    RESOURCE: "budget",
+})
+
 # ---------------------------------------------------------------- capacity policies
 REJECT = 0  # a ready quantum that does not fit stays unlearned
 EVICT = 1  # it replaces learned quanta with strictly fewer exposures

@@ -49,21 +49,23 @@ covers times ≤ samples(c).
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
-from . import heap
+from . import heap, kernel_cache
 from .acquisition import draw_need, geometric, logistic, resource
 from .checkpoints import build_bin_table, checkpoint_index, time_to_step
 from .codes import (
+    EVENTS_PATHS,
     EVICT,
     FIT_RTOL,
     GEOMETRIC,
     LOGISTIC,
     PREREQ_NONE,
     PREREQ_SLOW,
-    RESOURCE,
-    THRESHOLD,
 )
 from .random import (
     beta_int,
@@ -119,6 +121,36 @@ def _slots(cap, unit_cost, k_total):
 
 
 @njit
+def _kth_smallest(values, kth):
+    """The kth smallest (0-based) of ``values``, which it reorders: Hoare's quickselect with
+    a median-of-three pivot, O(n) expected. (np.partition does the same but adds ~5 s to a
+    cold compile.)"""
+    lo, hi = 0, values.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        a, b, c = values[lo], values[mid], values[hi]
+        pivot = max(min(a, b), min(max(a, b), c))
+        i, j = lo, hi
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                values[i], values[j] = values[j], values[i]
+                i += 1
+                j -= 1
+        # now values[lo..j] ≤ pivot ≤ values[i..hi], and values[j+1..i−1] == pivot
+        if kth <= j:
+            hi = j
+        elif kth >= i:
+            lo = i
+        else:
+            return values[kth]
+    return values[kth]
+
+
+@njit
 def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt_time,
                     table, key_lo, dataset_size, batch_size, steps_per_epoch,
                     out_loss, out_learned, out_used, learn_step, record):
@@ -166,8 +198,10 @@ def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt
         # (O(m), not a sort: the interval may hold most of the K quanta) finds the r-th
         # smallest time; members are in index order, so ties at it go to the lower k.
         r = n_slots - arrived
-        times = ready[members]
-        cutoff = np.partition(times, r - 1)[r - 1] if r > 0 else -np.inf
+        times = np.empty(m)
+        for i in range(m):
+            times[i] = ready[members[i]]
+        cutoff = _kth_smallest(times.copy(), r - 1) if r > 0 else -np.inf
         ties_left = r
         for i in range(m):
             if times[i] < cutoff:
@@ -202,28 +236,34 @@ def _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt
 
 
 @njit
-def _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, grate):
-    """Fill ``ready`` with each quantum's ready time (samples; tentative for quanta waiting
-    on prerequisites, inf if never), ``need`` (under evict) with its exposures needed and
-    ``grate`` (with prerequisites) with its unit-rate time G_k. ``fixed``: the threshold-like
-    rules' needs as floats when they differ from τ (logistic, speed ≠ 1), else empty."""
+def _ready_times_dataset(s, quanta, learner, data, speed, ready):
+    """Dataset regime: fill ``ready`` with each quantum's ready time (samples; inf if its
+    examples are too few or it is not presented often enough within the run)."""
+    p, tau = quanta.p, quanta.tau
+    k_total = p.shape[0]
+    counts = np.empty(k_total, dtype=np.int64)
+    _dataset_counts(s, p, data.dataset_size, counts)
+    for k in range(k_total):
+        n_k = draw_need(s, learner.acquisition, tau[k], quanta.eta[k], learner.s0, speed)
+        if counts[k] < np.ceil(tau[k]) or p[k] == 0.0:
+            ready[k] = np.inf
+        else:
+            ready[k] = _dataset_time(s, n_k, counts[k], data.dataset_size, data.epochs)
+
+
+@njit
+def _ready_times_online(s, quanta, learner, prereq, speed, fixed, ready, need, grate):
+    """Online: fill ``ready`` with each quantum's ready time (samples; tentative for quanta
+    waiting on prerequisites, inf if never), ``need`` (under evict) with its exposures needed
+    and ``grate`` (with prerequisites) with its unit-rate time G_k. ``fixed``: the
+    threshold-like rules' needs as floats when they differ from τ (logistic, speed ≠ 1),
+    else empty."""
     p, tau = quanta.p, quanta.tau
     acquisition = learner.acquisition
     k_total = p.shape[0]
-    dataset_size = data.dataset_size
-    if dataset_size > 0:
-        counts = np.empty(k_total, dtype=np.int64)
-        _dataset_counts(s, p, dataset_size, counts)
-        for k in range(k_total):
-            n_k = draw_need(s, acquisition, tau[k], quanta.eta[k], learner.s0, speed)
-            if counts[k] < np.ceil(tau[k]) or p[k] == 0.0:
-                ready[k] = np.inf
-            else:
-                ready[k] = _dataset_time(s, n_k, counts[k], dataset_size, data.epochs)
-        return
-    # Online. Threshold-like rules (a fixed need): all G_k ~ Gamma(need_k) in one
-    # register-held pass (``ready`` holds G_k until it is turned into a time below); the
-    # same stream as drawing them one by one.
+    # Threshold-like rules (a fixed need): all G_k ~ Gamma(need_k) in one register-held
+    # pass (``ready`` holds G_k until it is turned into a time below); the same stream as
+    # drawing them one by one.
     threshold_like = acquisition != GEOMETRIC
     if threshold_like:
         fill_gamma_ceil(s, fixed if fixed.shape[0] > 0 else tau, ready)
@@ -246,39 +286,6 @@ def _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, gr
             ready[k] = g / (prereq.slow_factor * p[k])  # until the prerequisites are learned
         else:
             ready[k] = np.inf
-
-
-@njit
-def _counting_agent(s, quanta, learner, prereq, data, cap, speed, min_cost, equal_costs,
-                    fixed, table, key_lo, steps_per_epoch, ckpt_time, out_loss, out_learned,
-                    out_used, learn_step, record, ready):
-    """Ready times, then the learned set at every checkpoint (``ready`` float64[K] is filled
-    with each quantum's ready time; ``fixed``: the needs when they differ from τ, else empty)."""
-    p, cost, gain, base_loss = quanta.p, quanta.cost, quanta.gain, quanta.base_loss
-    policy = learner.policy
-    prereq_mode = prereq.mode
-    dataset_size, batch_size = data.dataset_size, data.batch_size
-    k_total = p.shape[0]
-    unlimited = cap == np.inf
-
-    # 1. Ready times (samples) — tentative ones for quanta waiting on prerequisites.
-    need = np.empty(k_total if policy == EVICT else 0, dtype=np.int64)
-    grate = np.empty(k_total if prereq_mode != PREREQ_NONE else 0)  # G_k
-    _ready_times(s, quanta, learner, prereq, data, speed, fixed, ready, need, grate)
-
-    if prereq_mode == PREREQ_NONE and (unlimited or (equal_costs and policy != EVICT)):
-        # 2a. Unlimited capacity, or reject with equal costs: the learned set is the first
-        # n_slots arrivals, so binning ready times into checkpoints suffices.
-        _first_arrivals(ready, gain, cost, base_loss, cap, min_cost, unlimited, ckpt_time,
-                        table, key_lo, dataset_size, batch_size, steps_per_epoch,
-                        out_loss, out_learned, out_used, learn_step, record)
-    elif policy == EVICT and not unlimited:
-        _top_by_count(s, p, gain, base_loss, cap, min_cost, ready, need, ckpt_time,
-                      out_loss, out_learned, out_used)
-    else:
-        _heap_order(ready, grate, p, cost, gain, base_loss, cap, min_cost, prereq,
-                    slow_factor_or_zero(prereq), dataset_size, batch_size, steps_per_epoch,
-                    ckpt_time, out_loss, out_learned, out_used, learn_step, record)
 
 
 @njit
@@ -419,82 +426,148 @@ def _outputs(n_agents, n_ckpt, k_total, record_steps, record_strength):
     return loss, learned, used, steps_out, strength_out
 
 
-# One entry kernel per family group, so that a run compiles only the code its family
-# reaches (numba compiles every branch of a function): the counting families share the
-# ready-time machinery; logistic adds strengths on top of it; resource is event-driven.
-# ``entry_for`` is the dispatch. Inputs as ``exact.run_exact`` (``kernels.inputs``), except
+# ---------------------------------------------------------------- entry kernels
+#
+# numba compiles every branch of a function and of everything it calls, so one kernel for
+# every regime would compile the dataset draws, the evict ranking and the heap on every first
+# run. Counting and logistic runs therefore get an entry kernel per *variant* — which of
+# those code paths the run's agents can reach — built by ``_counting_entry`` with the
+# variant's flags as closure constants, which numba's dead-branch pruning removes before
+# typing. Each variant has its own name, so its own cache index. ``entry_for`` picks the
+# kernel of a compiled run. Inputs as ``exact.run_exact`` (``kernels.inputs``), except
 # ``ckpt_time``: samples seen at each checkpoint (float64[C], increasing). Each returns
 # (loss float64[A, C] bits per sample; learned int64[A, C]; used float64[A, C] cost units;
 # first-learn step int64[A, K] (shape (A, 0) unless learn steps or learned sets are
 # recorded); logistic strengths float64[A, C, K] ((A, 0, 0) unless recorded)).
 
 
-@njit(cache=True, parallel=True)
-def run_events(states, quanta, learner, prereq, data, ckpt_time, record):
-    """Threshold and geometric families: acquisition times drawn directly."""
-    if learner.acquisition != THRESHOLD and learner.acquisition != GEOMETRIC:
-        raise ValueError("events.run_events: counting families only (see entry_for)")
-    n_agents, n_ckpt, k_total = states.shape[0], ckpt_time.shape[0], quanta.p.shape[0]
-    steps_per_epoch = (data.dataset_size + data.batch_size - 1) // data.batch_size
-    table, key_lo = build_bin_table(ckpt_time)
-    min_cost = quanta.cost.min()
-    equal_costs = quanta.cost.max() == min_cost
-    record_steps = record.learn_steps or record.learned_sets
-    loss, learned, used, steps_out, strength_out = _outputs(n_agents, n_ckpt, k_total,
-                                                            record_steps, False)
-    for agent in prange(n_agents):
-        s = states[agent].copy()
-        speed = learner.speed[agent]
-        row = steps_out[agent] if record_steps else np.empty(0, dtype=np.int64)
-        fixed = _fixed_needs(s, quanta, learner, data, speed, True)
-        _counting_agent(s, quanta, learner, prereq, data, learner.capacity[agent], speed,
-                        min_cost, equal_costs, fixed, table, key_lo, steps_per_epoch,
-                        ckpt_time, loss[agent], learned[agent], used[agent], row,
-                        record_steps, np.empty(k_total))
-    return loss, learned, used, steps_out, strength_out
+class EventsVariant(NamedTuple):
+    """The code paths an events run can reach (see ``variant_for``)."""
+
+    strengths: bool  # logistic: strengths on top of the slot times
+    dataset: bool  # dataset regime (else online)
+    first_arrivals: bool  # some agent learns the first arrivals that fit
+    top_by_count: bool  # some agent ranks by exposure count (evict, finite capacity)
+    heap_order: bool  # some agent orders ready events by a heap (costs, prerequisites)
+
+    @property
+    def name(self) -> str:
+        paths = [name for name in ("first_arrivals", "top_by_count", "heap_order")
+                 if getattr(self, name)]
+        return "_".join(["run_events", "logistic" if self.strengths else "counting",
+                         "dataset" if self.dataset else "online", *paths])
 
 
-@njit(cache=True, parallel=True)
-def run_events_logistic(states, quanta, learner, prereq, data, ckpt_time, record):
-    """Logistic family (online, no prerequisites or evict): slot times as the threshold
-    rule with need c½, then strengths (``acquisition/logistic.py``)."""
-    if (learner.acquisition != LOGISTIC or data.dataset_size > 0
-            or prereq.mode != PREREQ_NONE or learner.policy == EVICT):
-        raise ValueError("events: logistic runs online without prerequisites or evict")
-    n_agents, n_ckpt, k_total = states.shape[0], ckpt_time.shape[0], quanta.p.shape[0]
-    table, key_lo = build_bin_table(ckpt_time)
-    min_cost = quanta.cost.min()
-    equal_costs = quanta.cost.max() == min_cost
-    equal_rates = quanta.eta.max() == quanta.eta.min()
-    record_steps = record.learn_steps or record.learned_sets
-    loss, learned, used, steps_out, strength_out = _outputs(n_agents, n_ckpt, k_total,
-                                                            record_steps, record.strength)
-    for agent in prange(n_agents):
-        s = states[agent].copy()
-        speed = learner.speed[agent]
-        # slots are read off learn steps, recorded or not
-        row = steps_out[agent] if record_steps else np.full(k_total, -1, dtype=np.int64)
-        fixed = _fixed_needs(s, quanta, learner, data, speed, equal_rates)
-        ready = np.empty(k_total)
-        _counting_agent(s, quanta, learner, prereq, data, learner.capacity[agent], speed,
-                        min_cost, equal_costs, fixed, table, key_lo, 0, ckpt_time,
-                        loss[agent], learned[agent], used[agent], row, True, ready)
-        # Strengths: loss = Σ p_k b_k − Σ gain_k s_k, changes binned per checkpoint.
-        logistic.events_strengths(s, quanta.p, quanta.gain, ready, row, fixed, quanta.eta,
-                                  speed, learner.s0, equal_rates, quanta.base_loss,
-                                  ckpt_time, table, key_lo, loss[agent], strength_out[agent])
-    return loss, learned, used, steps_out, strength_out
+def variant_for(quanta, learner, prereq, data) -> EventsVariant:
+    """The code paths the agents of a compiled counting or logistic run reach: per agent,
+    the first arrivals when nothing orders them (no prerequisites, and unlimited capacity or
+    equal costs under reject), else the exposure ranking under evict with finite capacity,
+    else the heap."""
+    unlimited = np.isinf(learner.capacity)
+    evict = learner.policy == EVICT
+    equal_costs = quanta.cost.max() == quanta.cost.min()
+    first = (unlimited | (equal_costs and not evict)) & (prereq.mode == PREREQ_NONE)
+    top = ~first & evict & ~unlimited
+    strengths, dataset = learner.acquisition == LOGISTIC, data.dataset_size > 0
+    if (strengths or dataset) and (prereq.mode != PREREQ_NONE or top.any()):
+        raise ValueError("events: logistic and the dataset regime run without prerequisites "
+                         "and without evict at finite capacity")
+    return EventsVariant(strengths=strengths, dataset=dataset, first_arrivals=bool(first.any()),
+                         top_by_count=bool(top.any()), heap_order=bool((~first & ~top).any()))
+
+
+@njit
+def _cost_range(cost):
+    """(min, max) of the costs, in a plain loop (a reduction in a parallel kernel would be
+    compiled as a parallel loop of its own)."""
+    lo, hi = cost[0], cost[0]
+    for c in cost:
+        lo = min(lo, c)
+        hi = max(hi, c)
+    return lo, hi
+
+
+@functools.cache
+def _counting_entry(variant: EventsVariant):
+    """The entry kernel of a counting (threshold, geometric) or logistic run of ``variant``:
+    ready times drawn directly, the learned set at every checkpoint, and (logistic) the
+    strengths (``acquisition/logistic.py``)."""
+    strengths, dataset = variant.strengths, variant.dataset
+    first_arrivals, top_by_count, heap_order = (variant.first_arrivals, variant.top_by_count,
+                                                variant.heap_order)
+
+    def entry(states, quanta, learner, prereq, data, ckpt_time, record):
+        n_agents, n_ckpt, k_total = states.shape[0], ckpt_time.shape[0], quanta.p.shape[0]
+        steps_per_epoch = (data.dataset_size + data.batch_size - 1) // data.batch_size
+        table, key_lo = build_bin_table(ckpt_time)
+        min_cost, max_cost = _cost_range(quanta.cost)
+        equal_costs = max_cost == min_cost
+        eta_lo, eta_hi = _cost_range(quanta.eta)
+        equal_rates = eta_lo == eta_hi
+        record_steps = record.learn_steps or record.learned_sets
+        policy = learner.policy
+        loss, learned, used, steps_out, strength_out = _outputs(
+            n_agents, n_ckpt, k_total, record_steps, strengths and record.strength)
+        uncovered = np.zeros(n_agents, dtype=np.bool_)
+        for agent in prange(n_agents):
+            s = states[agent].copy()
+            speed = learner.speed[agent]
+            cap = learner.capacity[agent]
+            unlimited = cap == np.inf
+            # logistic reads its slots off the learn steps, recorded or not
+            keep_steps = record_steps or strengths
+            row = (steps_out[agent] if record_steps
+                   else np.full(k_total if strengths else 0, -1, dtype=np.int64))
+            fixed = _fixed_needs(s, quanta, learner, data, speed, equal_rates)
+            ready = np.empty(k_total)
+            need = np.empty(k_total if policy == EVICT else 0, dtype=np.int64)
+            grate = np.empty(k_total if prereq.mode != PREREQ_NONE else 0)  # G_k
+            if dataset:
+                _ready_times_dataset(s, quanta, learner, data, speed, ready)
+            else:
+                _ready_times_online(s, quanta, learner, prereq, speed, fixed, ready, need,
+                                    grate)
+            if first_arrivals and prereq.mode == PREREQ_NONE and (
+                    unlimited or (equal_costs and policy != EVICT)):
+                _first_arrivals(ready, quanta.gain, quanta.cost, quanta.base_loss, cap,
+                                min_cost, unlimited, ckpt_time, table, key_lo,
+                                data.dataset_size, data.batch_size, steps_per_epoch,
+                                loss[agent], learned[agent], used[agent], row, keep_steps)
+            elif top_by_count and policy == EVICT and not unlimited:
+                _top_by_count(s, quanta.p, quanta.gain, quanta.base_loss, cap, min_cost,
+                              ready, need, ckpt_time, loss[agent], learned[agent],
+                              used[agent])
+            elif heap_order:
+                _heap_order(ready, grate, quanta.p, quanta.cost, quanta.gain,
+                            quanta.base_loss, cap, min_cost, prereq,
+                            slow_factor_or_zero(prereq), data.dataset_size, data.batch_size,
+                            steps_per_epoch, ckpt_time, loss[agent], learned[agent],
+                            used[agent], row, keep_steps)
+            else:
+                uncovered[agent] = True  # raised below: a prange loop must have one exit
+            if strengths:
+                # loss = Σ p_k b_k − Σ gain_k s_k, changes binned per checkpoint
+                logistic.events_strengths(s, quanta.p, quanta.gain, ready, row, fixed,
+                                          quanta.eta, speed, learner.s0, equal_rates,
+                                          quanta.base_loss, ckpt_time, table, key_lo,
+                                          loss[agent], strength_out[agent])
+        if uncovered.any():
+            raise ValueError("events: an agent needs a code path its kernel variant lacks")
+        return loss, learned, used, steps_out, strength_out
+
+    entry.__name__ = entry.__qualname__ = variant.name  # its own cache index
+    with kernel_cache():
+        return njit(cache=True, parallel=True)(entry)
 
 
 @njit(cache=True, parallel=True)
 def run_events_resource(states, quanta, learner, prereq, data, ckpt_time, record):
     """Resource family (online, reject, block prerequisites): event-driven
     (``acquisition/resource.py``)."""
-    if (learner.acquisition != RESOURCE or data.dataset_size > 0
-            or prereq.mode == PREREQ_SLOW or learner.policy == EVICT):
+    if data.dataset_size > 0 or prereq.mode == PREREQ_SLOW or learner.policy == EVICT:
         raise ValueError("events: resource runs online, without evict or slow prerequisites")
     n_agents, n_ckpt, k_total = states.shape[0], ckpt_time.shape[0], quanta.p.shape[0]
-    min_cost = quanta.cost.min()
+    min_cost, _ = _cost_range(quanta.cost)
     record_steps = record.learn_steps or record.learned_sets
     loss, learned, used, steps_out, strength_out = _outputs(n_agents, n_ckpt, k_total,
                                                             record_steps, False)
@@ -509,12 +582,13 @@ def run_events_resource(states, quanta, learner, prereq, data, ckpt_time, record
     return loss, learned, used, steps_out, strength_out
 
 
-def entry_for(acquisition: int):
-    """The events entry kernel of a family code; ValueError for a code it does not know."""
-    if acquisition == THRESHOLD or acquisition == GEOMETRIC:
-        return run_events
-    if acquisition == LOGISTIC:
-        return run_events_logistic
-    if acquisition == RESOURCE:
+def entry_for(quanta, learner, prereq, data):
+    """The events entry kernel of a compiled run, by its family's events path
+    (``codes.EVENTS_PATHS``); ValueError for a family code without one."""
+    path = EVENTS_PATHS.get(learner.acquisition)
+    if path == "ready_times":
+        return _counting_entry(variant_for(quanta, learner, prereq, data))
+    if path == "budget":
         return run_events_resource
-    raise ValueError(f"events engine: unknown acquisition code {acquisition!r}")
+    raise ValueError(f"events engine: no events path for acquisition code "
+                     f"{learner.acquisition!r}")

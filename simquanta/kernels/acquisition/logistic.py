@@ -312,7 +312,7 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal
     t_end = ckpt_time[n_ckpt - 1]
     record = out_strength.shape[0] > 0
     delta = np.zeros(n_ckpt)  # loss decrease at each checkpoint
-    times = np.empty(max(np.int64(chalf.max()) - 1, 0))  # arrival times before a slot
+    arrivals = np.zeros(n_ckpt, dtype=np.int64)  # pre-slot arrivals per checkpoint bin
     stab = np.empty(0)  # s(c), c = 0 .. c_sat, when η is shared
     tabs = no_poisson_tables()
     if equal_rates:
@@ -341,10 +341,10 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal
         slotted = learn_step[k] >= 0 and ready_k <= t_end
 
         # 1. Arrivals before the slot time T: c½ − 1 uniform points on [0, T], seen up to
-        # t_end. Only the count at each checkpoint matters, c_j = #{arrivals ≤ t_j}: the
-        # times are drawn into ``times`` and counted against each checkpoint from the top
-        # down until none is left (about log(c½)/log(t_j / t_{j−1}) checkpoints) — no sort
-        # and no binning.
+        # t_end. Only the count at each checkpoint matters, c_j = #{arrivals ≤ t_j}: each
+        # arrival is binned into its checkpoint (a table lookup, ``checkpoint_index``) and
+        # the counts are summed upward from the lowest bin — no sort, and no pass over the
+        # arrivals per checkpoint.
         m = chalf_k - 1
         scale = ready_k
         top = n_ckpt - 1  # the highest checkpoint the arrivals can reach
@@ -356,33 +356,35 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal
         elif ready_k <= t_end:
             top = checkpoint_index(ready_k, ckpt_time, table, key_lo)
         c_top = 0  # count at checkpoint ``top``
+        low = top + 1  # the lowest checkpoint an arrival falls in
         if m > 0 and scale <= ckpt_time[0]:
             c_top = m  # every one falls in the first checkpoint: no draws
             top = 0
+            low = 0
+            arrivals[0] = m
         elif m > 0:
-            for i in range(m):
+            for _ in range(m):
                 u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
-                times[i] = scale * u
-                c_top += times[i] <= t_end
-        s_top = _s_of(c_top, stab, n_stab, eta_eff, s0)
-        c_j = c_top
-        s_j = s_top
-        j = top
-        while c_j > 0:
-            c_below = 0  # count at checkpoint j − 1 (0 below the first)
-            if j > 0:
-                edge = ckpt_time[j - 1]
-                for i in range(m):
-                    c_below += times[i] <= edge
-            s_below = _s_of(c_below, stab, n_stab, eta_eff, s0)
-            delta[j] += gain_k * (s_j - s_below)
+                t_i = scale * u
+                if t_i <= t_end:
+                    b = checkpoint_index(t_i, ckpt_time, table, key_lo)
+                    arrivals[b] += 1
+                    low = min(low, b)
+                    c_top += 1
+        if record:
+            out_strength[:low, k] = s0
+        c_j = 0
+        s_j = s0
+        for j in range(low, top + 1):
+            c_j += arrivals[j]
+            arrivals[j] = 0
+            s_next = _s_of(c_j, stab, n_stab, eta_eff, s0)
+            delta[j] += gain_k * (s_next - s_j)
+            s_j = s_next
             if record:
                 out_strength[j, k] = s_j
-            c_j = c_below
-            s_j = s_below
-            j -= 1
+        s_top = s_j
         if record:
-            out_strength[:j + 1, k] = s0
             out_strength[top + 1:, k] = s_top  # (after a slot: overwritten below)
         s_cur = s_top
         if slotted:
