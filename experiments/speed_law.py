@@ -43,12 +43,12 @@ from simquanta.analysis.stats import bootstrap, percentile_ci  # noqa: E402
 from simquanta.sparse_parity.calibrate import (  # noqa: E402
     agent_thresholds,
     convergence_intervals,
+    step_slowdown,
 )
 from simquanta.sparse_parity.speed import (  # noqa: E402
     KAPPA_MAX,
     calibration_inputs,
     fit_speed_law,
-    slowdown,
     speed_law_from_calibration,
 )
 
@@ -98,8 +98,8 @@ def sim_slowdowns(law, p_top, lo, hi, n_boot, seed) -> dict[str, list]:
             point.append(math.inf)
             ci.append((math.inf, math.inf))
             continue
-        point.append(slowdown(law, p_top, lo_w, hi_w))
-        reps = bootstrap(lambda idx, lo_w=lo_w, hi_w=hi_w: slowdown(law, p_top, lo_w[idx],
+        point.append(step_slowdown(law, p_top, lo_w, hi_w))
+        reps = bootstrap(lambda idx, lo_w=lo_w, hi_w=hi_w: step_slowdown(law, p_top, lo_w[idx],
                                                                      hi_w[idx])
                          if np.isfinite(hi_w[idx]).any() else None,
                          lo_w.shape[0], n_boot, rng)

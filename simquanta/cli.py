@@ -269,10 +269,13 @@ def _add_experiments(sub) -> None:
                    help="smoke mode (≤ 30 s each once compiled; default off)")
     f.add_argument("--out", metavar="DIR",
                    help="output folder (default figures/, or figures/quick/ with --quick)")
+    f.add_argument("--jobs", type=_int_arg, default=os.cpu_count() or 1, metavar="N",
+                   help="experiments run at once, each with cores/N numba threads (default: "
+                        "the number of cores, %(default)s here)")
 
 
 def _run_experiments(args: argparse.Namespace) -> int:
-    from .experiments_runner import list_experiments, run_experiment
+    from .experiments_runner import list_experiments, run_experiments
 
     if args.command == "experiments" and args.action == "list":
         for name, doc in list_experiments().items():
@@ -281,11 +284,9 @@ def _run_experiments(args: argparse.Namespace) -> int:
                                 break_long_words=False))
         return 0
     names = [args.name] if args.command == "experiments" else list(list_experiments())
-    total = 0.0
-    for name in names:
-        seconds = run_experiment(name, quick=args.quick, out=args.out)
-        total += seconds
-        print(f"{name}: done in {seconds:.1f} s", flush=True)
+    total = run_experiments(names, quick=args.quick, out=args.out,
+                            jobs=getattr(args, "jobs", 1),
+                            report=lambda line: print(line, flush=True))
     if len(names) > 1:
         print(f"{len(names)} experiments in {total:.1f} s")
     return 0

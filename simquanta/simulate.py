@@ -177,7 +177,7 @@ def run(sim: Simulation, *, progress: bool = False,
 
 #: seconds the first run of each engine spends compiling on the project's 2-vCPU machine
 #: when it is idle (twice that under load; README "Performance")
-COMPILE_SECONDS = {"exact": 30, "events": 12}
+COMPILE_SECONDS = {"exact": 15, "events": 12}
 
 
 def kernel_of(engine: str, c):

@@ -292,7 +292,10 @@ def _new_agent(s, table, quanta, learner, prereq, data, speed, record_steps):
         else:
             st.rem[k] = st.need[k]
     if resource_law:
-        st.rem_base[:] = st.rem
+        # element loops, not slice copies: numba compiles a shape-mismatch error with
+        # string formatting for an array-to-array slice assignment (~3 s of a cold compile)
+        for k in range(k_total):
+            st.rem_base[k] = st.rem[k]
         st.acc[ACC_WEIGHT] = resource.reweight_exact(st.state, st.rem, st.rem_base,
                                                      st.progress, quanta.tau, quanta.share,
                                                      speed, 0.0)
@@ -361,7 +364,8 @@ def _run_agent(s, table, quanta, learner, prereq, data, cap, speed, ckpt_samples
             for k in range(k_total):
                 out_sets[ci, k] = state[k] == LEARNED
     if out_steps.shape[0] > 0:
-        out_steps[:] = st.learn_step
+        for k in range(k_total):
+            out_steps[k] = st.learn_step[k]
 
 
 @njit(cache=True, parallel=True)
