@@ -66,6 +66,7 @@ from .codes import (
     LOGISTIC,
     PREREQ_NONE,
     PREREQ_SLOW,
+    THRESHOLD,
 )
 from .random import (
     beta_int,
@@ -290,20 +291,22 @@ def _ready_times_online(s, quanta, learner, prereq, speed, fixed, ready, need, g
 
 @njit
 def _fixed_needs(s, quanta, learner, data, speed, equal_rates):
-    """The threshold-like rules' needs as floats where they differ from τ (logistic, or a
-    speed factor ≠ 1), else an empty array; no draws."""
+    """Online, the needs of the families whose ready time is drawn as Gamma(need)/p (every
+    need-based family but geometric, which has its own shortcut) as floats, from
+    ``draw_need``; an empty array where the need is ⌈τ⌉ itself (threshold at speed 1) or
+    the family does not come this way (geometric, the dataset regime)."""
     k_total = quanta.p.shape[0]
-    is_logistic = learner.acquisition == LOGISTIC
-    if not (data.dataset_size == 0 and learner.acquisition != GEOMETRIC
-            and (is_logistic or speed != 1.0)):
+    acquisition = learner.acquisition
+    if (data.dataset_size > 0 or acquisition == GEOMETRIC
+            or (acquisition == THRESHOLD and speed == 1.0)):
         return np.empty(0)
     fixed = np.empty(k_total)
-    if is_logistic and equal_rates:  # one c½ for all (a log per quantum cost ~15 ns)
+    if acquisition == LOGISTIC and equal_rates:  # one c½ for all (a log per quantum ~15 ns)
         fixed[:] = logistic.half_count(quanta.eta[0], learner.s0, speed)
     else:
         for k in range(k_total):
-            fixed[k] = draw_need(s, learner.acquisition, quanta.tau[k], quanta.eta[k],
-                                 learner.s0, speed)
+            fixed[k] = draw_need(s, acquisition, quanta.tau[k], quanta.eta[k], learner.s0,
+                                 speed)
     return fixed
 
 
