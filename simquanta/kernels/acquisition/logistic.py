@@ -60,8 +60,10 @@ _INV = np.array([0.0] + [1.0 / k for k in range(1, _N_INV)])
 #: P(Poisson(λ) < short) below this counts as saturated: no draw (≈ ln 1e−20 = −46)
 _SATURATED_TAIL = 1e-20
 #: guide-table buckets per row of the Poisson CDF tables (fine enough that most buckets hold
-#: no CDF value: a uniform there is answered by the guide alone)
-_GUIDE = 256
+#: no CDF value: a uniform there is answered by the guide alone; 1024 rather than 256 saves
+#: ~2.5 % at 10^10 samples — fewer searches, each a mispredicted branch — and the tables stay
+#: in L2)
+_GUIDE = 1024
 #: the fractional part of a Poisson mean is tabled in steps of 1/_FRACTIONS …
 _FRACTIONS = 64
 #: … to this many counts (P(Poisson(1) ≥ 24) ≈ 7e−25)
