@@ -36,12 +36,15 @@ threshold τ = 5), but of order 0.01 bits when they have only a few (+0.014 bits
 K = 5000, capacity 60, 420 samples, geometric τ = 3). ``auto`` therefore runs the exact engine
 for evict with finite capacity; ask for ``events`` explicitly to use it. Cost O(K·C).
 
-Dynamics families (``acquisition/``): threshold and geometric as above; ``logistic`` draws
-the slot time like the threshold rule with need = c½ and then each quantum's exposure times
-up to strength saturation (``acquisition/logistic.py``; online, no prerequisites, reject or
-unlimited capacity); ``resource`` is event-driven at O(K) per ready event
-(``acquisition/resource.py``; online, reject or unlimited capacity, block prerequisites).
-An agent's speed factor f multiplies the exposures needed (divides η).
+Dynamics families (``acquisition/``, routed by ``codes.EVENTS_PATHS``): every need-based
+family draws its ready time as above, Gamma(need_k)/p_k with need_k from ``draw_need``
+(geometric through its τ·Exp(1) shortcut); ``logistic`` takes the slot time that way with
+need = c½ and then draws each quantum's exposure counts at the checkpoints up to strength
+saturation (``acquisition/logistic.py``; online, no prerequisites, reject or unlimited
+capacity); ``resource`` is event-driven at O(K) per ready event (``acquisition/resource.py``;
+online, reject or unlimited capacity, block prerequisites). An agent's speed factor f
+multiplies the exposures needed (divides η). Entry kernels are built per code-path variant
+(see "entry kernels" below), so a run compiles only what it reaches.
 
 Times are in samples; a learn at time T falls in step ⌈T / B⌉ (online) and checkpoint c
 covers times ≤ samples(c).
