@@ -6,14 +6,14 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
-def run_quick(name: str, out: Path) -> dict[str, Any]:
-    """Import experiments/<name>.py, run main(["--quick", "--out", out]) and return its JSON
-    payload, after checking it wrote a non-empty PNG, PDF and JSON marked quick mode."""
+def import_experiment(name: str) -> ModuleType:
+    """experiments/<name>.py as a module (its top level run, ``main`` not called)."""
     added = str(EXPERIMENTS) not in sys.path
     if added:  # experiment scripts import their shared helpers (_common, ...) by name
         sys.path.insert(0, str(EXPERIMENTS))
@@ -22,7 +22,20 @@ def run_quick(name: str, out: Path) -> dict[str, Any]:
                                                       EXPERIMENTS / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        module.main(["--quick", "--out", str(out)])
+    finally:
+        if added:
+            sys.path.remove(str(EXPERIMENTS))
+    return module
+
+
+def run_quick(name: str, out: Path) -> dict[str, Any]:
+    """Import experiments/<name>.py, run main(["--quick", "--out", out]) and return its JSON
+    payload, after checking it wrote a non-empty PNG, PDF and JSON marked quick mode."""
+    added = str(EXPERIMENTS) not in sys.path
+    if added:  # main() may import helpers lazily, by name
+        sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import_experiment(name).main(["--quick", "--out", str(out)])
     finally:
         if added:
             sys.path.remove(str(EXPERIMENTS))

@@ -88,21 +88,14 @@ def test_every_shipped_experiment_imports(name):
     """Every name a script imports exists (a renamed helper broke ``speed_law`` once while
     its own test read only the committed JSON); running them is the experiments' tests'.
     (Some scripts set thread variables at import: the environment is restored after.)"""
-    import importlib.util
     import os
-    import sys
 
-    from experiment_runner import EXPERIMENTS
+    from experiment_runner import import_experiment
 
     saved = dict(os.environ)
-    sys.path.insert(0, str(EXPERIMENTS))
     try:
-        spec = importlib.util.spec_from_file_location(f"import_check_{name}",
-                                                      EXPERIMENTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = import_experiment(name)
     finally:
-        sys.path.remove(str(EXPERIMENTS))
         os.environ.clear()
         os.environ.update(saved)
     assert callable(module.main)
