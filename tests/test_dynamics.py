@@ -244,6 +244,22 @@ def test_specs_reject_unknown_rule_names():
         graph.add_node("t", rule="xor", children=[1, 2])
 
 
+def test_every_family_has_an_events_path_and_the_router_refuses_unknown_codes():
+    """A family is registered by its module, its ``codes`` entries and ``draw_need``'s
+    dispatch: the events engine routes it by ``codes.EVENTS_PATHS`` (no list of families
+    in events.py), and a code without a path is an error, not a default."""
+    from simquanta.compile import compile_simulation
+    from simquanta.kernels import events
+
+    assert set(codes.EVENTS_PATHS) == set(codes.ACQUISITIONS.values())
+    assert set(codes.EVENTS_PATHS.values()) == {"ready_times", "budget"}
+    sim = sq.Simulation(Quanta(20), Learner(), sq.Online(20, 5), agents=1, checkpoints=2)
+    c = compile_simulation(sim, "events")
+    unknown = c.learner._replace(acquisition=max(codes.ACQUISITIONS.values()) + 1)
+    with pytest.raises(ValueError, match="no events path"):
+        events.entry_for(c.quanta, unknown, c.prereq, c.data)
+
+
 def test_spec_tables_come_from_codes():
     from simquanta import composition, specs
     assert specs.ACQUISITIONS == tuple(codes.ACQUISITIONS)

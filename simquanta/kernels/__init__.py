@@ -2,7 +2,7 @@
 
 numba's ``cache=True`` re-validates a cached kernel only against its own source file, not
 against the functions it calls from other modules (numba issue #1833): after a change to
-``random.py`` a cached ``events.run_events`` would keep running the old variates. So the
+``random.py`` a cached events kernel would keep running the old variates. So the
 kernels are cached in a directory named after a digest of every kernel module's source, and
 a change to any of them starts a fresh cache. The modules are imported here, inside that
 setting, because numba fixes a kernel's cache directory when its decorator runs.
@@ -10,58 +10,7 @@ setting, because numba fixes a kernel's cache directory when its decorator runs.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import numba
-
-
-def source_digest(directory: Path) -> str:
-    """sha256 over the relative paths and contents of ``directory/**/*.py``."""
-    digest = hashlib.sha256()
-    for path in sorted(directory.rglob("*.py")):
-        name = path.relative_to(directory).as_posix()
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def cache_dir_for(directory: Path, digest: str) -> Path:
-    """Where kernels from ``directory`` with source ``digest`` are cached: under
-    $NUMBA_CACHE_DIR if set, else beside the sources (``__pycache__``), else — read-only
-    installs — under ~/.cache/simquanta."""
-    user = os.environ.get("NUMBA_CACHE_DIR")
-    if user:
-        root = Path(user)
-    elif os.access(directory, os.W_OK):
-        root = directory / "__pycache__"
-    else:
-        root = Path.home() / ".cache" / "simquanta"
-    return root / f"kernels-{digest[:16]}"
-
-
-@contextlib.contextmanager
-def numba_cache_dir(path: Path) -> Iterator[None]:
-    """Make numba cache the kernels decorated inside this block in ``path``."""
-    saved = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = str(path)
-    try:
-        yield
-    finally:
-        numba.config.CACHE_DIR = saved
-
-
-_HERE = Path(__file__).parent
-_CACHE_DIR = cache_dir_for(_HERE, source_digest(_HERE))
-
-
-def kernel_cache() -> contextlib.AbstractContextManager[None]:
-    """The setting under which simquanta's kernels are decorated, also by kernel factories
-    that decorate variants on first use (``events._counting_entry``)."""
-    return numba_cache_dir(_CACHE_DIR)
-
+from .cache import cache_dir_for, kernel_cache, numba_cache_dir, source_digest  # noqa: F401
 
 with kernel_cache():
     from . import (  # noqa: F401

@@ -289,7 +289,26 @@ def no_poisson_tables():
 
 
 @njit
-def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal_rates,
+def strength_tables(eta, s0, speed, equal_rates):
+    """The tables ``events_strengths`` reads for one agent: when every quantum has the same
+    η (``equal_rates``), s(c) for c = 0 .. c_sat at η_eff = η / f and — where building them
+    costs less than they save — the Poisson tables for the post-slot increments
+    (``poisson_tables``); otherwise empty ones (strengths computed, increments drawn without
+    tables). They depend on the agent only through f, so agents with one speed share them."""
+    stab = np.empty(0)
+    tabs = no_poisson_tables()
+    if equal_rates:
+        stab = strength_table(eta[0] / speed, s0)
+        cols = stab.shape[0] - 1 - half_count(eta[0], s0, speed)  # largest post-slot step
+        entries = (5.0 + np.sqrt(70.0 + cols)) ** 2 * cols  # bounds the table size
+        if (cols > 0 and entries <= _MAX_TABLE
+                and eta.shape[0] >= _TABLE_MIN_QUANTA_PER_ENTRY * entries):
+            tabs = poisson_tables(cols)
+    return stab, tabs
+
+
+@njit
+def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, stab, tabs,
                      base_loss, ckpt_time, table, key_lo, out_loss, out_strength):
     """One agent's strengths and loss at the checkpoints, given its slot times.
 
@@ -298,7 +317,8 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal
     arrival); ``learn_step`` int64[K] ≥ 0 where k holds a slot; ``chalf`` float64[K] c½;
     ``eta`` float64[K] η_k per exposure (divided by the agent's ``speed``); ``ckpt_time``
     float64[C] samples at each checkpoint, with its bin ``table``/``key_lo``
-    (``checkpoints.build_bin_table``). Writes ``out_loss`` float64[C] = base_loss −
+    (``checkpoints.build_bin_table``); ``stab``, ``tabs``: ``strength_tables`` of the
+    agent's speed. Writes ``out_loss`` float64[C] = base_loss −
     Σ_k gain_k s_k (bits per sample) and, unless it is empty, ``out_strength`` float64[C, K].
     ``s``: the agent's stream (uint64[4]).
 
@@ -315,14 +335,6 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, equal
     record = out_strength.shape[0] > 0
     delta = np.zeros(n_ckpt)  # loss decrease at each checkpoint
     arrivals = np.zeros(n_ckpt, dtype=np.int64)  # pre-slot arrivals per checkpoint bin
-    stab = np.empty(0)  # s(c), c = 0 .. c_sat, when η is shared
-    tabs = no_poisson_tables()
-    if equal_rates:
-        stab = strength_table(eta[0] / speed, s0)
-        cols = stab.shape[0] - 1 - np.int64(chalf[0])  # the largest post-slot increment
-        entries = (5.0 + np.sqrt(70.0 + cols)) ** 2 * cols  # bounds the table size
-        if cols > 0 and entries <= _MAX_TABLE and k_total >= _TABLE_MIN_QUANTA_PER_ENTRY * entries:
-            tabs = poisson_tables(cols)
     lam_sat, cdf, guide, fcdf, fguide = tabs
     use_tables = cdf.shape[0] > 0
     n_stab = stab.shape[0]
