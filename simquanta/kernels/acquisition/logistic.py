@@ -334,7 +334,7 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, stab,
     t_end = ckpt_time[n_ckpt - 1]
     record = out_strength.shape[0] > 0
     delta = np.zeros(n_ckpt)  # loss decrease at each checkpoint
-    arrivals = np.zeros(n_ckpt, dtype=np.int64)  # pre-slot arrivals per checkpoint bin
+    arrivals = np.zeros(n_ckpt + 1, dtype=np.int64)  # pre-slot arrivals per checkpoint bin
     lam_sat, cdf, guide, fcdf, fguide = tabs
     use_tables = cdf.shape[0] > 0
     n_stab = stab.shape[0]
@@ -380,11 +380,15 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, stab,
             for _ in range(m):
                 u, r0, r1, r2, r3 = _uniform(r0, r1, r2, r3)
                 t_i = scale * u
-                if t_i <= t_end:
-                    b = checkpoint_index(t_i, ckpt_time, table, key_lo)
-                    arrivals[b] += 1
-                    low = min(low, b)
-                    c_top += 1
+                # branch-free: an arrival after t_end (about half of them when T is beyond
+                # the run) goes to the spare bin n_ckpt, which the sums below never read
+                seen = t_i <= t_end
+                b = checkpoint_index(min(t_i, t_end), ckpt_time, table, key_lo)
+                b = b if seen else n_ckpt
+                arrivals[b] += 1
+                low = min(low, b)
+                c_top += seen
+            arrivals[n_ckpt] = 0
         if record:
             out_strength[:low, k] = s0
         c_j = 0
