@@ -175,9 +175,10 @@ def run(sim: Simulation, *, progress: bool = False,
     return result if graph is None else result.with_graph(graph, nodes=nodes)
 
 
-#: seconds the first run of each engine spends compiling on the project's 2-vCPU machine
-#: when it is idle (twice that under load; README "Performance")
-COMPILE_SECONDS = {"exact": 15, "events": 12}
+#: seconds a first run of each engine spends compiling on the project's 2-vCPU machine when
+#: it is idle (twice that under load; README "Performance"): exact 15 s; events by variant,
+#: 9 s (resource) to 12 s (counting) and 17 s (logistic)
+COMPILE_SECONDS = {"exact": "15", "events": "10–20"}
 
 
 def kernel_of(engine: str, c):
