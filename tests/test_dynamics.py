@@ -260,6 +260,19 @@ def test_every_family_has_an_events_path_and_the_router_refuses_unknown_codes():
         events.entry_for(c.quanta, unknown, c.prereq, c.data)
 
 
+@pytest.mark.parametrize("acquisition, online, dataset", [
+    ("threshold", True, True), ("geometric", True, True), ("logistic", True, False),
+    ("resource", False, False)])
+def test_closed_forms_cover_exactly_the_families_they_know(acquisition, online, dataset):
+    """``has_closed_form`` follows the closed forms' own tables: a family none of them knows
+    gets no theory line instead of an error after the run."""
+    from simquanta.analysis.expected import has_closed_form
+
+    learner = Learner(acquisition=acquisition)
+    assert has_closed_form(sq.Simulation(Quanta(10), learner, sq.Online(10, 2))) == online
+    assert has_closed_form(sq.Simulation(Quanta(10), learner, sq.Dataset(20, 2, 2))) == dataset
+
+
 def test_spec_tables_come_from_codes():
     from simquanta import composition, specs
     assert specs.ACQUISITIONS == tuple(codes.ACQUISITIONS)

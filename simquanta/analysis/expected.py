@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.codes import GEOMETRIC, THRESHOLD, code_of
+from ..kernels.codes import GEOMETRIC, LOGISTIC, THRESHOLD, code_of
 from ..specs import Dataset, Simulation
 from . import dynamics_theory, theory
 
 
 def has_closed_form(sim: Simulation) -> bool:
-    """True when quanta are independent — unlimited capacity, no prerequisites, a family
-    without a shared budget — and the closed form covers the data regime (logistic: online)."""
+    """True when quanta are independent — unlimited capacity, no prerequisites — and a closed
+    form covers the family and data regime: the counting families in ``_UNLEARNED``, logistic
+    online. Not resource (a shared budget couples the quanta), nor a family no closed form
+    knows yet."""
+    code = code_of("acquisition", sim.learner.acquisition)
+    covered = (not isinstance(sim.data, Dataset)) if code == LOGISTIC else code in _UNLEARNED
     capacity = sim.learner.capacities(sim.agents)
-    acquisition = sim.learner.acquisition
-    if acquisition == "resource" or (acquisition == "logistic" and isinstance(sim.data, Dataset)):
-        return False
-    return bool(np.all(np.isinf(capacity))) and sim.learner.prerequisites is None
+    return (covered and bool(np.all(np.isinf(capacity)))
+            and sim.learner.prerequisites is None)
 
 
 def _logistic_rates(sim: Simulation) -> np.ndarray:
