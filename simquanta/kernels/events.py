@@ -524,15 +524,16 @@ def _counting_entry(variant: EventsVariant):
         policy = learner.policy
         loss, learned, used, steps_out, strength_out = _outputs(
             n_agents, n_ckpt, k_total, record_steps, strengths and record.strength)
-        # logistic: one set of strength tables for all agents when they share a speed
-        # (building them costs ~0.5 ms, ~3 % of an agent at K = 10^5)
-        one_speed = strengths and _all_equal(learner.speed)
-        shared_stab, shared_tabs = logistic.strength_tables(
-            quanta.eta, learner.s0, learner.speed[0] if n_agents > 0 else 1.0,
-            equal_rates and one_speed)
-        # (the parallel loop gets the arrays, not the named tuple: numba 0.68 fails to
-        # lower a tuple of arrays captured by a prange body)
-        lam_sat, cdf, guide, fcdf, fguide = shared_tabs
+        if strengths:
+            # one set of strength tables for all agents when they share a speed (building
+            # them costs ~0.5 ms, ~3 % of an agent at K = 10^5)
+            one_speed = _all_equal(learner.speed)
+            shared_stab, shared_tabs = logistic.strength_tables(
+                quanta.eta, learner.s0, learner.speed[0] if n_agents > 0 else 1.0,
+                equal_rates and one_speed)
+            # (the parallel loop gets the arrays, not the named tuple: numba 0.68 fails to
+            # lower a tuple of arrays captured by a prange body)
+            lam_sat, cdf, guide, fcdf, fguide = shared_tabs
         uncovered = np.zeros(n_agents, dtype=np.bool_)
         for agent in prange(n_agents):
             s = states[agent].copy()
