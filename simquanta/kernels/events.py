@@ -540,10 +540,11 @@ def _counting_entry(variant: EventsVariant):
             speed = learner.speed[agent]
             cap = learner.capacity[agent]
             unlimited = cap == np.inf
-            # logistic reads its slots off the learn steps, recorded or not
-            keep_steps = record_steps or strengths
+            # logistic reads its slots off the learn steps, recorded or not (with unlimited
+            # capacity every ready quantum holds one)
+            keep_steps = record_steps or (strengths and not unlimited)
             row = (steps_out[agent] if record_steps
-                   else np.full(k_total if strengths else 0, -1, dtype=np.int64))
+                   else np.full(k_total if keep_steps else 0, -1, dtype=np.int64))
             fixed = _fixed_needs(s, quanta, learner, data, speed, equal_rates)
             ready = np.empty(k_total)
             need = np.empty(k_total if policy == EVICT else 0, dtype=np.int64)

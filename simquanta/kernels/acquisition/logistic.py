@@ -314,7 +314,8 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, stab,
 
     Arrays (K quanta, C checkpoints): ``p`` float64[K] frequencies; ``gain`` float64[K]
     bits per sample, p_k (b_k − a_k); ``ready`` float64[K] slot times (samples; the c½-th
-    arrival); ``learn_step`` int64[K] ≥ 0 where k holds a slot; ``chalf`` float64[K] c½;
+    arrival); ``learn_step`` int64[K] ≥ 0 where k holds a slot (empty: unlimited capacity,
+    every quantum ready by t_end holds one); ``chalf`` float64[K] c½;
     ``eta`` float64[K] η_k per exposure (divided by the agent's ``speed``); ``ckpt_time``
     float64[C] samples at each checkpoint, with its bin ``table``/``key_lo``
     (``checkpoints.build_bin_table``); ``stab``, ``tabs``: ``strength_tables`` of the
@@ -333,6 +334,7 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, stab,
     n_ckpt = ckpt_time.shape[0]
     t_end = ckpt_time[n_ckpt - 1]
     record = out_strength.shape[0] > 0
+    all_slotted = learn_step.shape[0] == 0  # unlimited capacity: every ready quantum
     delta = np.zeros(n_ckpt)  # loss decrease at each checkpoint
     arrivals = np.zeros(n_ckpt + 1, dtype=np.int64)  # pre-slot arrivals per checkpoint bin
     lam_sat, cdf, guide, fcdf, fguide = tabs
@@ -352,7 +354,7 @@ def events_strengths(s, p, gain, ready, learn_step, chalf, eta, speed, s0, stab,
         chalf_k = np.int64(chalf[k])
         eta_eff = eta[k] / speed
         c_sat = n_stab - 1 if n_stab > 0 else saturation_count(eta_eff, s0)
-        slotted = learn_step[k] >= 0 and ready_k <= t_end
+        slotted = (all_slotted or learn_step[k] >= 0) and ready_k <= t_end
 
         # 1. Arrivals before the slot time T: c½ − 1 uniform points on [0, T], seen up to
         # t_end. Only the count at each checkpoint matters, c_j = #{arrivals ≤ t_j}: each
