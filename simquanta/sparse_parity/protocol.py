@@ -44,6 +44,7 @@ __all__ = [
     "ExponentFit",
     "Protocol",
     "best_loss",
+    "check_study",
     "fit_alpha_D",
     "fit_alpha_N",
     "fit_alpha_S",
@@ -282,3 +283,35 @@ def fit_alpha_D(dataset_sizes: Sequence[float], loss: np.ndarray, *,
     use = _d_window(y, threshold_bits)
     return _fit(x, y, use, None, n_boot, seed, ci,
                 refit=lambda sub: _d_window(sub, threshold_bits))
+
+
+def check_study(*, n_tasks: int, n_bits: int, k: int, alphas: Sequence[float],
+                widths: Sequence[int], batch_size: int, steps: int,
+                dataset_sizes: Sequence[int], alpha_range: tuple[float, float] = (0.0, 3.0)
+                ) -> None:
+    """Reject a bad scaling study before any training, with a ValueError naming the field,
+    its value and what is allowed: n_tasks, n_bits, k, batch_size, steps integers >= 1;
+    k <= n_bits and n_tasks <= C(n_bits, k) (distinct subsets); every width and dataset
+    size an integer >= 1; every α in ``alpha_range`` (default (0, 3]: a power law
+    p ∝ k^−(α+1) with a loss that decreases as a power law needs α > 0)."""
+    check_int("n_tasks", n_tasks, 1)
+    check_int("n_bits", n_bits, 1)
+    check_int("k", k, 1)
+    if k > n_bits:
+        raise invalid("k", k, f"must be <= n_bits = {n_bits} (a subtask's k bits are "
+                              "drawn from the n_bits task bits)")
+    if math.comb(n_bits, k) < n_tasks:
+        raise invalid("n_tasks", n_tasks, f"must be <= C(n_bits, k) = {math.comb(n_bits, k)}")
+    check_int("batch_size", batch_size, 1)
+    check_int("steps", steps, 1)
+    if len(alphas) == 0:
+        raise invalid("alphas", list(alphas), "must hold at least one alpha")
+    lo, hi = alpha_range
+    for a in alphas:
+        check_real("alpha", a, low=lo, high=hi, low_open=True)
+    if len(widths) == 0:
+        raise invalid("widths", list(widths), "must hold at least one width")
+    for w in widths:
+        check_int("width", w, 1)
+    for d in dataset_sizes:
+        check_int("dataset_size", d, 1)

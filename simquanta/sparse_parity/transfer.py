@@ -105,6 +105,18 @@ class TransferLaw:
         out["wald"], out["wald_p"] = self.wald()
         return out
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TransferLaw:
+        """The law back from :meth:`to_dict` (or its JSON); derived keys are ignored."""
+        return cls(quantity=d["quantity"], base=dict(d["base"]), fields=tuple(d["fields"]),
+                   intercept=float(d["intercept"]), intercept_se=float(d["intercept_se"]),
+                   slopes=dict(d["slopes"]), slopes_se=dict(d["slopes_se"]),
+                   slopes_ci={f: (float(v[0]), float(v[1]))
+                              for f, v in d["slopes_ci"].items()},
+                   cov=tuple(tuple(float(x) for x in r) for r in d["cov"]),
+                   chi2=float(d["chi2"]), dof=int(d["dof"]), birge=float(d["birge"]),
+                   n_settings=int(d["n_settings"]))
+
 
 def fit_transfer_law(quantity: str, settings: Sequence[Mapping[str, float]],
                      values: Sequence[float], ses: Sequence[float],
