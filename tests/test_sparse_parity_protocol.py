@@ -14,6 +14,7 @@ from simquanta.sparse_parity.protocol import (
     PAPER,
     Protocol,
     best_loss,
+    check_study,
     fit_alpha_D,
     fit_alpha_N,
     fit_alpha_S,
@@ -131,3 +132,30 @@ def test_alpha_D_noisy_within_4_se_and_early_stopping():
 def test_bad_input_names_the_field(call, field):
     with pytest.raises(ValueError, match=field):
         call()
+
+
+GOOD = dict(n_tasks=96, n_bits=48, k=3, alphas=[0.2, 0.5, 0.8], widths=[10, 256],
+            batch_size=1000, steps=20_000, dataset_sizes=[3000, 10_000])
+
+
+def test_good_study_passes():
+    check_study(**GOOD)
+
+
+@pytest.mark.parametrize("change, field, allowed", [
+    ({"k": 49}, "k", "must be <= n_bits = 48"),
+    ({"n_bits": 4, "k": 3}, "n_tasks", "C(n_bits, k) = 4"),
+    ({"widths": [10, 0]}, "width", "integer >= 1"),
+    ({"widths": [-5]}, "width", "integer >= 1"),
+    ({"batch_size": 0}, "batch_size", "integer >= 1"),
+    ({"alphas": [0.5, 0.0]}, "alpha", "must lie in (0.0, 3.0]"),
+    ({"alphas": [-0.2]}, "alpha", "must lie in (0.0, 3.0]"),
+    ({"alphas": [5.0]}, "alpha", "must lie in (0.0, 3.0]"),
+    ({"dataset_sizes": [100, 0]}, "dataset_size", "integer >= 1"),
+    ({"steps": 0}, "steps", "integer >= 1"),
+])
+def test_bad_study_names_field_value_and_what_is_allowed(change, field, allowed):
+    with pytest.raises(ValueError) as err:
+        check_study(**{**GOOD, **change})
+    msg = str(err.value)
+    assert msg.startswith(f"{field} = ") and allowed in msg

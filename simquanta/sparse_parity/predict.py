@@ -40,6 +40,7 @@ from ..simulate import simulate
 from ..specs import Dataset, Learner, Online, Quanta
 from ..validation import check_int, invalid
 from .mlp import n_params
+from .transfer import TransferLaw
 
 __all__ = ["TransferredCalibration", "simulate_dataset_loss", "simulate_online_loss",
            "transferred"]
@@ -102,8 +103,6 @@ def transferred(section: Mapping[str, Any], setting: Mapping[str, float],
     """Parameters at ``setting`` ({"n_tasks", "n_bits", "batch_size"}) from the calibration
     JSON's ``transfer`` section: each law's prediction, or with ``rng`` one draw from
     N(prediction, SE²) per law (σ, σ_D and κ floored at 0)."""
-    from .transfer import TransferLaw
-
     for f in ("n_tasks", "n_bits", "batch_size"):
         if f not in setting:
             raise invalid("setting", dict(setting), f"must give {f}")
