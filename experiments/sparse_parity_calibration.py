@@ -50,6 +50,8 @@ from simquanta.sparse_parity.calibrate import (  # noqa: E402
     step_slowdown,
 )
 from simquanta.sparse_parity.mlp import log_spaced_steps  # noqa: E402
+from simquanta.sparse_parity.speed import fit_speed_law  # noqa: E402
+from simquanta.sparse_parity.transfer import choose_constant, fit_transfer_law  # noqa: E402
 
 from _common import Experiment, parse_args  # noqa: E402
 
@@ -64,7 +66,14 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "dataset_sizes": [5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000],
         "data_seeds": [0, 1], "patience": 20, "min_steps": 4000, "test_points": 8000,
         "test_per_task": 400, "test_seed": 12345, "sim_agents": 40, "sim_seed": 7,
-        "n_boot": 300, "workers": 2,
+        "n_boot": 300, "workers": 1,
+        # Transfer study: one setting field changed at a time from the base above; the
+        # base's own runs are the calibration runs (seeds 0, 1, 2).
+        "transfer": {
+            "vary": {"n_bits": [16, 64], "n_tasks": [64, 128], "batch_size": [500, 2000]},
+            "seeds": [0, 1], "test_per_task": 200, "data_vary": "n_bits", "data_seeds": [0],
+            "n_boot": 200,
+        },
     },
     "quick": {
         "n_tasks": 8, "n_bits": 12, "k": 3, "alpha": 0.4, "offset": 0.0, "task_seed": 0,
@@ -74,6 +83,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "data_seeds": [0], "patience": 10, "min_steps": 1500, "test_points": 2000,
         "test_per_task": 100, "test_seed": 12345, "sim_agents": 8, "sim_seed": 7,
         "n_boot": 50, "workers": 1,
+        "transfer": {
+            "vary": {"n_bits": [16], "batch_size": [250]}, "seeds": [0, 1],
+            "test_per_task": 100, "data_vary": "n_bits", "data_seeds": [0], "n_boot": 30,
+        },
     },
 }
 
@@ -83,9 +96,24 @@ def make_task(cfg: dict[str, Any]) -> SparseParityTask:
                             cfg["offset"], cfg["task_seed"])
 
 
+def transfer_settings(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The transfer study's settings: name "field=value" → the config with that one field
+    changed (the base setting, "base", is the calibration config itself)."""
+    out = {"base": cfg}
+    for field, values in cfg["transfer"]["vary"].items():
+        for value in values:
+            out[f"{field}={value}"] = {**cfg, field: value,
+                                       "test_per_task": cfg["transfer"]["test_per_task"]}
+    return out
+
+
 def run_job(cfg: dict[str, Any], job: tuple[str, int, int, int | None]) -> TrainingLog:
-    """One training run: ("online" | "data", width, seed, dataset size or None)."""
+    """One training run: ("online" | "data", width, seed, dataset size or None); a kind
+    "online:<setting>" or "data:<setting>" trains in that transfer setting."""
     kind, width, seed, size = job
+    kind, _, setting = kind.partition(":")
+    if setting:
+        cfg = transfer_settings(cfg)[setting]
     task = make_task(cfg)
     test = task.test_set(cfg["test_points"], cfg["test_per_task"],
                          random_state=cfg["test_seed"])
@@ -101,6 +129,12 @@ def run_all(cfg: dict[str, Any]) -> dict[tuple, TrainingLog]:
     jobs = [("online", w, s, None) for w in cfg["widths"] for s in cfg["seeds"]]
     jobs += [("data", cfg["data_width"], s, d) for d in cfg["dataset_sizes"]
              for s in cfg["data_seeds"]]
+    tr = cfg["transfer"]
+    for name in list(transfer_settings(cfg))[1:]:
+        jobs += [(f"online:{name}", w, s, None) for w in cfg["widths"] for s in tr["seeds"]]
+        if name.startswith(tr["data_vary"] + "="):
+            jobs += [(f"data:{name}", cfg["data_width"], s, d) for d in cfg["dataset_sizes"]
+                     for s in tr["data_seeds"]]
     # Widest (slowest) first so the two workers finish together.
     jobs.sort(key=lambda j: -j[1])
     if cfg["workers"] <= 1:
@@ -268,10 +302,156 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
 
+    results["transfer"] = transfer_study(cfg, logs, grid)
+
     fig = make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts,
                       sim_counts, best_sub, best_mean, sim_data, law, cap, intervals)
     exp.save(fig, results)
     print_summary(cfg, law, cap, data_fit, data_error, gof, slowdown, sps, train_wall)
+    print_transfer(results["transfer"])
+
+
+# ---------------------------------------------------------------- transfer study
+
+#: The setting fields a transfer law may depend on.
+TRANSFER_FIELDS = ("n_bits", "n_tasks", "batch_size")
+
+
+def _se_from(se: float, ci: tuple[float, float]) -> float:
+    """A usable standard error: the bootstrap SE, but never below the half-width of the
+    95 % interval / 1.96 (interval-valued fits such as C can give a bootstrap SE of 0)."""
+    half = (ci[1] - ci[0]) / (2 * 1.959964)
+    vals = [v for v in (se, half) if math.isfinite(v)]
+    return max(vals) if vals else math.nan
+
+
+def calibrate_setting(cfg: dict[str, Any], name: str, logs: dict[tuple, TrainingLog],
+                      grid: np.ndarray) -> dict[str, Any]:
+    """Every calibrated quantity of one transfer setting, with its SE and 95 % CI:
+    step law (log10 A, γ, σ; lognormal noise, widest width), capacity per parameter and
+    per neuron (all widths), speed law f(w) = (1 + n0/w)^κ in neurons (n0 in neurons),
+    and, for the settings with dataset runs, the data threshold (log10 A_D, γ_D, σ_D)."""
+    cs = transfer_settings(cfg)[name]
+    tr = cfg["transfer"]
+    n_boot = tr["n_boot"]
+    p = make_task(cs).p
+    widths = cs["widths"]
+    prefix = "" if name == "base" else f":{name}"
+    seeds = cs["seeds"] if name == "base" else tr["seeds"]
+    sub = {w: np.stack([logs[(f"online{prefix}", w, s, None)].subtask_loss for s in seeds])
+           for w in widths}
+    iv = {w: convergence_intervals(grid, sub[w]) for w in widths}
+    ref = cs["step_law_widths"]
+    law = fit_step_law(p, np.concatenate([iv[w][0] for w in ref]),
+                       np.concatenate([iv[w][1] for w in ref]), cs["batch_size"],
+                       noise="lognormal", n_boot=n_boot, seed=1)
+    counts = np.concatenate([learned_count(sub[w]) for w in widths])
+    n_par = [n_params(cs["n_tasks"], cs["n_bits"], w) for w in widths]
+    cap_p = fit_capacity(np.repeat(n_par, len(seeds)), counts, n_boot=n_boot, seed=2)
+    cap_n = fit_capacity(np.repeat(widths, len(seeds)), counts, n_boot=n_boot, seed=2)
+    speed = fit_speed_law(p, widths, n_par, {w: iv[w][0] for w in widths},
+                          {w: iv[w][1] for w in widths}, cs["batch_size"],
+                          reference_widths=ref, unit="neurons", n_top=3, noise="lognormal",
+                          n_boot=n_boot, seed=4, law=law)
+    lg = math.log10
+    out: dict[str, Any] = {
+        "setting": {f: cs[f] for f in TRANSFER_FIELDS}, "seeds": seeds,
+        "log10_A": {"value": law.log10_A, "se": _se_from(law.log10_A_se, law.log10_A_ci),
+                    "ci": law.log10_A_ci},
+        "gamma": {"value": law.gamma, "se": _se_from(law.gamma_se, law.gamma_ci),
+                  "ci": law.gamma_ci},
+        "sigma": {"value": law.sigma, "se": _se_from(law.sigma_se, law.sigma_ci),
+                  "ci": law.sigma_ci},
+        "log10_C_params": {"value": lg(cap_p.C), "ci": (lg(cap_p.C_ci[0]), lg(cap_p.C_ci[1])),
+                           "se": _se_from(cap_p.log10_C_se,
+                                          (lg(cap_p.C_ci[0]), lg(cap_p.C_ci[1])))},
+        "log10_C_neurons": {"value": lg(cap_n.C),
+                            "ci": (lg(cap_n.C_ci[0]), lg(cap_n.C_ci[1])),
+                            "se": _se_from(cap_n.log10_C_se,
+                                           (lg(cap_n.C_ci[0]), lg(cap_n.C_ci[1])))},
+        "n_time": cap_p.n_time,
+        "log10_n0_neurons": {"value": lg(speed.n0),
+                             "ci": (lg(speed.n0_ci[0]), lg(speed.n0_ci[1])),
+                             "se": _se_from(speed.log10_n0_se,
+                                            (lg(speed.n0_ci[0]), lg(speed.n0_ci[1])))},
+        "kappa": {"value": speed.kappa, "se": _se_from(speed.kappa_se, speed.kappa_ci),
+                  "ci": speed.kappa_ci},
+        "slowdown_by_width": dict(zip(widths, speed.slowdown, strict=True)),
+        "learned_count": {w: learned_count(sub[w]) for w in widths},
+        "steps_per_second": {w: float(np.mean([logs[(f"online{prefix}", w, s, None)]
+                                               .steps_per_second for s in seeds]))
+                             for w in widths},
+    }
+    if name == "base" or name.startswith(tr["data_vary"] + "="):
+        d_seeds = cs["data_seeds"] if name == "base" else tr["data_seeds"]
+        sizes = cs["dataset_sizes"]
+        best = np.stack([[logs[(f"data{prefix}", cs["data_width"], s, d)].subtask_loss[
+            logs[(f"data{prefix}", cs["data_width"], s, d)].best] for s in d_seeds]
+            for d in sizes])  # (nD, S, K)
+        in_time = np.isfinite(iv[cs["data_width"]][1]).mean(axis=0) >= 0.5
+        k = p.size
+        try:
+            dfit = fit_data_threshold(np.repeat(sizes, len(d_seeds)), p,
+                                      (best < CONVERGED_BITS).reshape(-1, k),
+                                      np.broadcast_to(in_time, (len(sizes) * len(d_seeds), k)),
+                                      n_boot=n_boot, seed=3)
+            out["log10_A_D"] = {"value": dfit.log10_A_D, "ci": dfit.log10_A_D_ci,
+                                "se": _se_from(dfit.log10_A_D_se, dfit.log10_A_D_ci)}
+            out["gamma_D"] = {"value": dfit.gamma_D, "ci": dfit.gamma_D_ci,
+                              "se": _se_from(dfit.gamma_D_se, dfit.gamma_D_ci)}
+            out["sigma_D"] = {"value": dfit.sigma_D, "ci": dfit.sigma_D_ci,
+                              "se": _se_from(dfit.sigma_D_se, dfit.sigma_D_ci)}
+        except ValueError as err:  # quick mode can be too small to bracket the threshold
+            out["data_error"] = str(err)
+    return out
+
+
+def transfer_study(cfg: dict[str, Any], logs: dict[tuple, TrainingLog],
+                   grid: np.ndarray) -> dict[str, Any]:
+    """Calibrate every transfer setting, fit each quantity's transfer law
+    (simquanta.sparse_parity.transfer) and choose the capacity unit that stays constant."""
+    names = list(transfer_settings(cfg))
+    per = {name: calibrate_setting(cfg, name, logs, grid) for name in names}
+    base = {f: float(cfg[f]) for f in TRANSFER_FIELDS}
+    laws = {}
+    for q in ("log10_A", "gamma", "sigma", "log10_C_params", "log10_C_neurons",
+              "log10_n0_neurons", "kappa", "log10_A_D", "gamma_D", "sigma_D"):
+        have = [n for n in names if q in per[n] and math.isfinite(per[n][q]["se"])
+                and per[n][q]["se"] > 0]
+        if len(have) < 2:
+            continue
+        laws[q] = fit_transfer_law(q, [per[n]["setting"] for n in have],
+                                   [per[n][q]["value"] for n in have],
+                                   [per[n][q]["se"] for n in have], base)
+    unit, walds = choose_constant({"params": laws["log10_C_params"],
+                                   "neurons": laws["log10_C_neurons"]})
+    return {
+        "base": base, "settings": per, "laws": {q: law.to_dict() for q, law in laws.items()},
+        "capacity_unit": unit, "capacity_wald": walds,
+        "ref_width": int(cfg["step_law_widths"][-1]),
+        "model": "q = q0 + sum_v b_v log10(x_v / x_v0) over v in (n_bits, n_tasks, "
+                 "batch_size), weighted least squares with 1/se^2, covariance x "
+                 "max(1, chi2/dof); 95 % CI = +-1.96 SE; one field changed per setting",
+        "units": "A: exposures of a subtask at p = 1 (threshold A p^-gamma); C_params: "
+                 "parameters per quantum; C_neurons: hidden neurons per quantum; n0: "
+                 "neurons in f(w) = (1 + n0/w)^kappa relative to the widest width; A_D: "
+                 "examples in the training set",
+    }
+
+
+def print_transfer(tr: dict[str, Any]) -> None:
+    print("transfer study (per setting: value [95 % CI]):")
+    for name, est in tr["settings"].items():
+        items = [f"{q} = {est[q]['value']:.3f} [{est[q]['ci'][0]:.3f}, {est[q]['ci'][1]:.3f}]"
+                 for q in ("log10_A", "gamma", "sigma", "log10_C_params", "log10_C_neurons",
+                           "log10_n0_neurons", "kappa", "log10_A_D", "gamma_D") if q in est]
+        print(f"  {name}: " + "; ".join(items))
+    for q, law in tr["laws"].items():
+        slopes = ", ".join(f"b_{f} = {law['slopes'][f]:.3f} [{law['slopes_ci'][f][0]:.3f}, "
+                           f"{law['slopes_ci'][f][1]:.3f}]" for f in law["fields"])
+        print(f"  law {q}: q0 = {law['intercept']:.3f} ± {law['intercept_se']:.3f}; {slopes};"
+              f" chi2/dof = {law['chi2']:.1f}/{law['dof']}, Wald = {law['wald']:.1f}")
+    print(f"  capacity unit (most constant): {tr['capacity_unit']}  Wald {tr['capacity_wald']}")
 
 
 # ------------------------------------------------------------------------- figure

@@ -1,0 +1,407 @@
+"""Held-out validation: the transferred calibration predicts networks it never saw.
+
+Setting (used by no calibration run): K = 96 subtasks, n = 48 task bits, k = 3,
+α ∈ {0.2, 0.5, 0.8}, task seed 5, batch B = 1000, AdamW lr 1e-3 for 2·10⁴ steps; the
+paper's protocol (simquanta.sparse_parity.protocol) scaled to it: 8 widths
+int(2^linspace(log2 10, log2 256, 8)) × seeds 0, 1, 2 for α_N (last logged step), the
+step window [500, 15 000)·(2·10⁴/10⁵) = [100, 3000) at width 256 for α_S, and width 128
+on six training sets D = 3·10³ … 10⁶ (2 seeds, early stopping on the held-out loss) for
+α_D from the first D below 0.95 bits.
+
+Order of work: (1) the settings are checked (a bad one raises before any training);
+(2) the simulator's predictions are computed from figures/sparse_parity_calibration.json
+alone (its ``transfer`` laws evaluated at this setting; simquanta.sparse_parity.predict),
+point estimate plus a parametric bootstrap over the calibration; (3) the networks are
+trained; (4) both go through the same protocol fits. The simulator never sees a
+validation network.
+
+Quick mode: a tiny setting (12 subtasks, 16 bits, one α), the same pipeline in < 60 s.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS thread: the machine is shared (must be set before numpy loads OpenBLAS).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import json  # noqa: E402
+import math  # noqa: E402
+import pickle  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from simquanta import plots  # noqa: E402
+from simquanta.files import atomic_path  # noqa: E402
+from simquanta.sparse_parity import SparseParityTask, TrainingLog, n_params, train  # noqa: E402
+from simquanta.sparse_parity.mlp import log_spaced_steps  # noqa: E402
+from simquanta.sparse_parity.predict import (  # noqa: E402
+    simulate_dataset_loss,
+    simulate_online_loss,
+    transferred,
+)
+from simquanta.sparse_parity.protocol import (  # noqa: E402
+    PAPER,
+    ExponentFit,
+    Protocol,
+    check_study,
+    fit_alpha_D,
+    fit_alpha_N,
+    fit_alpha_S,
+)
+
+from _common import FIGURES, Experiment, _jsonable, parse_args  # noqa: E402
+
+NAME = "sparse_parity_validation"
+EXPONENTS = ("alpha_N", "alpha_S", "alpha_D")
+#: the issue's agreement target |simulator − network| per exponent
+TOLERANCE = 0.05
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "full": {
+        "n_tasks": 96, "n_bits": 48, "k": 3, "alphas": [0.2, 0.5, 0.8], "offset": 0.0,
+        "task_seed": 5, "batch_size": 1000, "steps": 20_000, "log_steps": 80, "lr": 1e-3,
+        "weight_decay": 0.0, "width_range": [10, 256], "n_widths": 8, "seeds": [0, 1, 2],
+        "dataset_sizes": [3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000],
+        "data_width": 128, "data_seeds": [0, 1], "patience": 20, "min_steps": 4000,
+        "test_points": 8000, "test_per_task": 200, "test_seed": 54321, "sim_agents": 40,
+        "sim_seed": 17, "calibration_draws": 100, "draw_agents": 10, "n_boot": 500,
+    },
+    "quick": {
+        "n_tasks": 12, "n_bits": 16, "k": 3, "alphas": [0.5], "offset": 0.0, "task_seed": 5,
+        "batch_size": 500, "steps": 1500, "log_steps": 25, "lr": 1e-3, "weight_decay": 0.0,
+        "width_range": [8, 32], "n_widths": 3, "seeds": [0, 1],
+        "dataset_sizes": [500, 3000, 20_000], "data_width": 32, "data_seeds": [0],
+        "patience": 10, "min_steps": 600, "test_points": 2000, "test_per_task": 100,
+        "test_seed": 54321, "sim_agents": 6, "sim_seed": 17, "calibration_draws": 10,
+        "draw_agents": 3, "n_boot": 50,
+    },
+}
+
+
+def protocol_of(cfg: dict[str, Any]) -> Protocol:
+    """The paper's protocol scaled to this setting (module docstring)."""
+    return PAPER.scaled(widths=tuple(cfg["width_range"]), n_widths=cfg["n_widths"],
+                        steps=cfg["steps"], dataset_sizes=cfg["dataset_sizes"],
+                        seeds=cfg["seeds"], d_width=cfg["data_width"])
+
+
+def make_task(cfg: dict[str, Any], alpha: float) -> SparseParityTask:
+    return SparseParityTask(cfg["n_tasks"], cfg["n_bits"], cfg["k"], alpha, cfg["offset"],
+                            cfg["task_seed"])
+
+
+def check_config(cfg: dict[str, Any]) -> None:
+    """Every setting checked before any training (ValueError naming the field)."""
+    w_lo, w_hi = cfg["width_range"]
+    check_study(n_tasks=cfg["n_tasks"], n_bits=cfg["n_bits"], k=cfg["k"],
+                alphas=cfg["alphas"], widths=[w_lo, w_hi, cfg["data_width"]],
+                batch_size=cfg["batch_size"], steps=cfg["steps"],
+                dataset_sizes=cfg["dataset_sizes"])
+
+
+# ------------------------------------------------------------------ simulator side
+
+
+def load_transfer(path: Path) -> dict[str, Any]:
+    """The ``transfer`` section of a full-mode calibration JSON."""
+    payload = json.loads(path.read_text())
+    section = payload.get("results", {}).get("transfer")
+    if payload.get("mode") != "full" or not section:
+        raise ValueError(f"calibration = {path} is invalid: needs a full-mode "
+                         "sparse_parity_calibration.json with results.transfer "
+                         "(run experiments/sparse_parity_calibration.py)")
+    return section
+
+
+def simulate_protocol(cal, cfg: dict[str, Any], proto: Protocol, alpha: float, grid,
+                      agents: int, seed: int) -> dict[str, np.ndarray]:
+    """Simulated losses on the protocol's grid: N (agents × widths, last step), S (agents ×
+    logged steps, widest width) and D (agents × sizes, early-stopped)."""
+    p = make_task(cfg, alpha).p
+    online = simulate_online_loss(cal, p, proto.widths, cfg["steps"], grid[1:], agents=agents,
+                                  seed=seed)  # (A, W, T-1)
+    data = simulate_dataset_loss(cal, p, proto.dataset_sizes, proto.d_width, cfg["steps"],
+                                 agents=agents, seed=seed + 1)
+    return {"N": online[:, :, -1], "S": online[:, -1, :], "D": data}
+
+
+def fit_all(cfg: dict[str, Any], proto: Protocol, n_par: np.ndarray, steps: np.ndarray,
+            loss: dict[str, np.ndarray], n_boot: int) -> dict[str, ExponentFit | None]:
+    """The three protocol fits (None where the window holds too few usable points)."""
+    out: dict[str, ExponentFit | None] = {}
+    for key, call in (
+            ("alpha_N", lambda: fit_alpha_N(n_par, loss["N"], n_boot=n_boot, seed=1)),
+            ("alpha_S", lambda: fit_alpha_S(steps, loss["S"], proto.s_window, n_boot=n_boot,
+                                            seed=2)),
+            ("alpha_D", lambda: fit_alpha_D(proto.dataset_sizes, loss["D"],
+                                            threshold_bits=proto.d_threshold_bits,
+                                            n_boot=n_boot, seed=3))):
+        try:
+            out[key] = call()
+        except ValueError:
+            out[key] = None
+    return out
+
+
+def predictions(cfg: dict[str, Any], proto: Protocol, section: dict[str, Any],
+                grid: np.ndarray) -> dict[float, dict[str, Any]]:
+    """Per α: simulated losses and exponents at the point calibration, and each exponent's
+    95 % interval over ``calibration_draws`` parametric draws of the calibration (each
+    draw simulated with ``draw_agents`` agents and fitted with the same protocol)."""
+    setting = {f: cfg[f] for f in ("n_tasks", "n_bits", "batch_size")}
+    point = transferred(section, setting)
+    n_par = np.array([n_params(cfg["n_tasks"], cfg["n_bits"], w) for w in proto.widths], float)
+    rng = np.random.default_rng(cfg["sim_seed"])
+    draws = [transferred(section, setting, rng) for _ in range(cfg["calibration_draws"])]
+    out = {}
+    for i, alpha in enumerate(cfg["alphas"]):
+        seed = cfg["sim_seed"] + 100 * i
+        loss = simulate_protocol(point, cfg, proto, alpha, grid, cfg["sim_agents"], seed)
+        fits = fit_all(cfg, proto, n_par, grid[1:], loss, cfg["n_boot"])
+        reps = {k: [] for k in EXPONENTS}
+        for j, cal in enumerate(draws):
+            sim = simulate_protocol(cal, cfg, proto, alpha, grid, cfg["draw_agents"],
+                                    seed + 10_000 * (j + 1))
+            for k, f in fit_all(cfg, proto, n_par, grid[1:], sim, 0).items():
+                reps[k].append(math.nan if f is None else f.exponent)
+        out[alpha] = {"loss": loss, "fits": fits, "draws": reps, "parameters": point}
+    return out
+
+
+# ------------------------------------------------------------------- network side
+
+
+def run_job(cfg: dict[str, Any], job: tuple[float, str, int, int, int | None]) -> TrainingLog:
+    """One training run: (α, "online" | "data", width, seed, dataset size or None)."""
+    alpha, kind, width, seed, size = job
+    task = make_task(cfg, alpha)
+    test = task.test_set(cfg["test_points"], cfg["test_per_task"],
+                         random_state=cfg["test_seed"])
+    return train(task, width, steps=cfg["steps"], batch_size=cfg["batch_size"],
+                 dataset_size=size, lr=cfg["lr"], weight_decay=cfg["weight_decay"],
+                 seed=seed if kind == "online" else 1000 + seed,
+                 log_steps=log_spaced_steps(cfg["steps"], cfg["log_steps"]), test=test,
+                 patience=cfg["patience"] if kind == "data" else None,
+                 min_steps=cfg["min_steps"])
+
+
+def train_all(cfg: dict[str, Any], proto: Protocol) -> tuple[dict[tuple, TrainingLog], float]:
+    t0 = time.perf_counter()
+    cache = os.environ.get("SIMQUANTA_SPARSE_PARITY_CACHE")  # dev aid: reuse trained runs
+    if cache and Path(cache).exists():
+        with open(cache, "rb") as fh:
+            return pickle.load(fh)
+    jobs = [(a, "online", w, s, None) for a in cfg["alphas"] for w in proto.widths
+            for s in proto.seeds]
+    jobs += [(a, "data", proto.d_width, s, d) for a in cfg["alphas"]
+             for d in proto.dataset_sizes for s in cfg["data_seeds"]]
+    logs = {job: run_job(cfg, job) for job in jobs}
+    wall = time.perf_counter() - t0
+    if cache:
+        with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
+            pickle.dump((logs, wall), fh)
+    return logs, wall
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _exp(fit: ExponentFit | None, ci: tuple[float, float] | None = None) -> dict[str, Any]:
+    if fit is None:
+        return {"value": None, "ci95": None}
+    lo, hi = fit.ci if ci is None else ci
+    return {"value": fit.exponent, "ci95": [lo, hi]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(NAME, __doc__.splitlines()[0], argv)
+    cfg = dict(CONFIGS["quick" if args.quick else "full"])
+    check_config(cfg)
+    proto = protocol_of(cfg)
+    cal_path = FIGURES / "sparse_parity_calibration.json"
+    cfg.update({"protocol": proto.to_dict(), "calibration_file": cal_path.name})
+    exp = Experiment(NAME, args, cfg)
+    grid = log_spaced_steps(cfg["steps"], cfg["log_steps"])
+    n_par = np.array([n_params(cfg["n_tasks"], cfg["n_bits"], w) for w in proto.widths], float)
+
+    # (2) predictions from the calibration file alone, before any network is trained
+    t0 = time.perf_counter()
+    section = load_transfer(cal_path)
+    pred = predictions(cfg, proto, section, grid)
+    sim_wall = time.perf_counter() - t0
+
+    # (3) networks
+    logs, train_wall = train_all(cfg, proto)
+    net: dict[float, dict[str, Any]] = {}
+    for alpha in cfg["alphas"]:
+        last = np.array([[logs[(alpha, "online", w, s, None)].test_loss[-1]
+                          for w in proto.widths] for s in proto.seeds])  # (S, W)
+        curve_s = np.stack([logs[(alpha, "online", proto.s_width, s, None)].test_loss[1:]
+                            for s in proto.seeds])  # (S, T-1)
+        best_d = np.array([[logs[(alpha, "data", proto.d_width, s, d)].test_loss.min()
+                            for d in proto.dataset_sizes] for s in cfg["data_seeds"]])
+        loss = {"N": last, "S": curve_s, "D": best_d}
+        net[alpha] = {"loss": loss, "fits": fit_all(cfg, proto, n_par, grid[1:], loss,
+                                                    cfg["n_boot"])}
+
+    # (4) side by side
+    heldout = []
+    misses = []
+    for alpha in cfg["alphas"]:
+        entry: dict[str, Any] = {"alpha": alpha}
+        for who, src in (("network", net[alpha]), ("simulator", pred[alpha])):
+            block = {}
+            for k in EXPONENTS:
+                ci = None
+                if who == "simulator":
+                    reps = np.asarray(src["draws"][k], dtype=float)
+                    reps = reps[np.isfinite(reps)]
+                    ci = ((float(np.quantile(reps, 0.025)), float(np.quantile(reps, 0.975)))
+                          if reps.size >= 2 else (math.nan, math.nan))
+                block[k] = _exp(src["fits"][k], ci)
+            block["curves"] = curves(proto, grid, n_par, src["loss"])
+            entry[who] = block
+        entry["difference"] = {}
+        for k in EXPONENTS:
+            a, b = entry["simulator"][k]["value"], entry["network"][k]["value"]
+            diff = None if a is None or b is None else a - b
+            entry["difference"][k] = diff
+            if diff is None or abs(diff) > TOLERANCE:
+                misses.append((alpha, k, diff))
+        heldout.append(entry)
+
+    results = {
+        "heldout": heldout,
+        "tolerance": TOLERANCE,
+        "within_tolerance": not misses,
+        "misses": [{"alpha": a, "exponent": k, "simulator_minus_network": d}
+                   for a, k, d in misses],
+        "simulator_parameters": pred[cfg["alphas"][0]]["parameters"].to_dict(),
+        "simulator_ci": "percentile 95 % over parametric draws of the calibration's "
+                        "transfer laws (each draw simulated and fitted with the protocol)",
+        "network_ci": "percentile bootstrap 95 % over runs (simquanta.sparse_parity.protocol)",
+        "training_wall_seconds": train_wall, "simulation_wall_seconds": sim_wall,
+        "steps_per_second": {int(w): float(np.mean([logs[(a, "online", w, s, None)]
+                                                    .steps_per_second for a in cfg["alphas"]
+                                                    for s in proto.seeds]))
+                             for w in proto.widths},
+    }
+    fig = make_figure(cfg, proto, grid, n_par, net, pred, heldout)
+    paths = exp.save(fig, results)
+    add_top_level(paths[-1])
+    print_summary(heldout, results)
+
+
+def curves(proto: Protocol, grid: np.ndarray, n_par: np.ndarray,
+           loss: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Mean loss (bits) over runs at every width, logged step and D of the protocol."""
+    return {"N": {"width": list(proto.widths), "n_params": n_par, "loss": loss["N"].mean(0)},
+            "S": {"step": grid[1:], "loss": loss["S"].mean(0)},
+            "D": {"D": list(proto.dataset_sizes), "loss": loss["D"].mean(0)}}
+
+
+def add_top_level(path: Path) -> None:
+    """Copy ``heldout`` to the top level of the JSON, atomically."""
+    payload = json.loads(path.read_text())
+    payload["heldout"] = payload["results"]["heldout"]
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
+        json.dump(_jsonable(payload), fh, indent=1)
+        fh.write("\n")
+
+
+def make_figure(cfg, proto, grid, n_par, net, pred, heldout):
+    import matplotlib.pyplot as plt
+
+    plots.use_style()
+    alphas = cfg["alphas"]
+    fig, axes = plt.subplots(2, 3, figsize=(7.2, 5.2))
+    colors = {a: plots.PALETTE[i % len(plots.PALETTE)] for i, a in enumerate(alphas)}
+    steps = grid[1:].astype(float)
+    sizes = np.asarray(proto.dataset_sizes, dtype=float)
+    for a in alphas:
+        for ax, key, x in ((axes[0, 0], "N", n_par), (axes[0, 1], "S", steps),
+                           (axes[0, 2], "D", sizes)):
+            sim = pred[a]["loss"][key]
+            mean = sim.mean(0)
+            lo, hi = np.quantile(sim, [0.025, 0.975], axis=0)
+            ax.plot(x, mean, color=colors[a], lw=1.0)
+            ax.fill_between(x, np.maximum(lo, mean / 20), np.maximum(hi, mean / 20),
+                            color=colors[a], alpha=0.2, lw=0)
+            ax.plot(x, net[a]["loss"][key].mean(0), "o", ms=2.5, mfc="none", mew=0.7,
+                    color=colors[a])
+    axes[0, 1].axvspan(*proto.s_window, color="0.9", lw=0, zorder=0)
+    titles = (("parameters N", f"(a) L vs N at {cfg['steps']:,} steps"),
+              ("optimizer steps S", f"(b) L vs S, w = {proto.s_width} (shaded: fit window)"),
+              ("training-set size D", f"(c) early-stopped L vs D, w = {proto.d_width}"))
+    for ax, (xl, title) in zip(axes[0], titles, strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xl)
+        ax.set_ylabel("held-out loss (bits)")
+        ax.set_title(title, loc="left", fontsize=7)
+    # exponents side by side
+    al = np.asarray(alphas, dtype=float)
+    g = np.linspace(al.min() - 0.05, al.max() + 0.05, 50)
+    theory = {"alpha_N": g, "alpha_S": g / (g + 1), "alpha_D": g / (g + 1)}
+    for ax, k, letter in zip(axes[1], EXPONENTS, "def", strict=True):
+        for who, dx, marker, color in (("network", -0.012, "o", plots.PALETTE[0]),
+                                       ("simulator", 0.012, "s", plots.PALETTE[2])):
+            vals = [e[who][k]["value"] for e in heldout]
+            cis = [e[who][k]["ci95"] for e in heldout]
+            for x, v, c in zip(al + dx, vals, cis, strict=True):
+                if v is None:
+                    continue
+                lo, hi = c if c is not None else (v, v)
+                ax.errorbar([x], [v], yerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt=marker,
+                            ms=3, color=color, capsize=2, lw=0.8)
+        plots.theory_line(ax, g, theory[k])
+        ax.set_xlabel("α  (p_k ∝ k^−(α+1))")
+        ax.set_ylabel(k.replace("alpha_", "α_"))
+        ax.set_title(f"({letter}) {k.replace('alpha_', 'α_')}: network vs simulator",
+                     loc="left", fontsize=7)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colors[a], label=f"α = {a}") for a in alphas]
+    handles += [Line2D([], [], color="0.3", marker="o", mfc="none", ls="none",
+                       label="networks (mean of seeds)"),
+                Line2D([], [], color="0.3", label="simulator (mean, 95 % band of agents)"),
+                Line2D([], [], color=plots.PALETTE[0], marker="o", ls="none",
+                       label="network exponent (95 % CI)"),
+                Line2D([], [], color=plots.PALETTE[2], marker="s", ls="none",
+                       label="simulator exponent (95 % CI incl. calibration)"),
+                Line2D([], [], color="black", ls="--", label="theory α, α/(α+1)")]
+    fig.legend(handles=handles, ncol=4, loc="lower center", fontsize=5.5)
+    fig.suptitle(f"Held-out sparse parity (K = {cfg['n_tasks']}, n = {cfg['n_bits']}, "
+                 f"B = {cfg['batch_size']}): simulator predicted from the calibration's "
+                 "transfer laws (fitted on K = 32–128, n = 16–64, B = 500–2000, α = 0.4) "
+                 "vs networks never used in fitting", fontsize=6.5)
+    fig.tight_layout(rect=(0, 0.09, 1, 0.95))
+    return fig
+
+
+def _fmt(d: dict[str, Any]) -> str:
+    if d["value"] is None:
+        return "n/a"
+    return f"{d['value']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}]"
+
+
+def print_summary(heldout: list[dict[str, Any]], results: dict[str, Any]) -> None:
+    print(f"training {results['training_wall_seconds']:.0f} s, simulation "
+          f"{results['simulation_wall_seconds']:.0f} s")
+    for e in heldout:
+        parts = []
+        for k in EXPONENTS:
+            parts.append(f"{k}: net {_fmt(e['network'][k])} sim {_fmt(e['simulator'][k])}")
+        print(f"alpha = {e['alpha']}: " + "; ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
