@@ -305,7 +305,8 @@ def main(argv: list[str] | None = None) -> None:
     results["transfer"] = transfer_study(cfg, logs, grid)
 
     fig = make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts,
-                      sim_counts, best_sub, best_mean, sim_data, law, cap, intervals)
+                      sim_counts, best_sub, best_mean, sim_data, law, cap, intervals,
+                      results["transfer"])
     exp.save(fig, results)
     print_summary(cfg, law, cap, data_fit, data_error, gof, slowdown, sps, train_wall)
     print_transfer(results["transfer"])
@@ -489,7 +490,7 @@ def _log_band(ax, x, mean, err, *, color, label=None, **kwargs) -> None:
 
 
 def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, sim_counts,
-                best_sub, best_mean, sim_data, law, cap, intervals):
+                best_sub, best_mean, sim_data, law, cap, intervals, transfer):
     import matplotlib.pyplot as plt
     from matplotlib import colors
 
@@ -497,8 +498,9 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
     widths = cfg["widths"]
     sizes = np.asarray(cfg["dataset_sizes"], dtype=float)
     n_k = cfg["n_tasks"]
-    fig = plt.figure(figsize=(7.2, 8.4))
-    outer = fig.add_gridspec(2, 1, height_ratios=[1.0, 1.05], hspace=0.3, top=0.93)
+    fig = plt.figure(figsize=(7.2, 10.6))
+    outer = fig.add_gridspec(3, 1, height_ratios=[1.0, 1.05, 0.55], hspace=0.34, top=0.94,
+                             bottom=0.06)
     top = outer[0].subgridspec(2, 4, width_ratios=[1, 1, 1, 0.05], hspace=0.6, wspace=0.3)
     norm = colors.Normalize(0.0, 1.0)
     cmap = "cividis"
@@ -513,7 +515,7 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
          None if sim_data is None else 1.0 - sim_data.mean(0)),
     ]
     mesh = None
-    letters = iter("abcdefghij")
+    letters = iter("abcdefghijklmnop")
     for row, (who, by_step, by_width, by_data) in enumerate(panels):
         for col, (x, z, xlabel, title) in enumerate((
                 (steps_x, by_step, f"optimizer steps (w = {w_top})",
@@ -619,10 +621,50 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
     ax.set_ylabel("best held-out loss (bits)")
     ax.set_title(f"({next(letters)}) mean loss vs data (early stopping)", loc="left")
     ax.legend(fontsize=5.5, loc="lower left")
+    transfer_panels(fig, outer[2], transfer, letters)
     fig.suptitle(f"Multitask sparse parity (K = {n_k}, n = {cfg['n_bits']}, k = {cfg['k']}, "
                  f"α = {cfg['alpha']}, B = {cfg['batch_size']}): networks vs calibrated "
                  "simulation", fontsize=8, y=0.985)
     return fig
+
+
+def transfer_panels(fig, slot, tr, letters) -> None:
+    """Per transfer setting (x, categorical): the calibrated quantity with its 95 % CI
+    (markers) and the fitted transfer law's value there (dashes)."""
+    from simquanta.sparse_parity.transfer import TransferLaw
+
+    names = list(tr["settings"])
+    x = np.arange(len(names))
+    panels = (("log10_A", "log10 A (exposures at p = 1)"),
+              ("gamma", "γ  (steps ∝ p^−(1+γ))"),
+              ("capacity", "log10 C / C_base"))
+    row = slot.subgridspec(1, 3, wspace=0.35)
+    for j, (q, ylabel) in enumerate(panels):
+        ax = fig.add_subplot(row[0, j])
+        series = ([("log10_C_neurons", "per neuron", plots.PALETTE[0], -0.12),
+                   ("log10_C_params", "per parameter", plots.PALETTE[1], 0.12)]
+                  if q == "capacity" else [(q, "calibrated (95 % CI)", plots.PALETTE[0], 0.0)])
+        for key, label, color, dx in series:
+            est = [tr["settings"][n][key] for n in names]
+            ref = est[0]["value"] if q == "capacity" else 0.0
+            v = np.array([e["value"] for e in est]) - ref
+            lo = np.array([e["ci"][0] for e in est]) - ref
+            hi = np.array([e["ci"][1] for e in est]) - ref
+            ax.errorbar(x + dx, v, yerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)],
+                        fmt="o", ms=3, capsize=2, lw=0.8, color=color, label=label)
+            law = TransferLaw.from_dict(tr["laws"][key])
+            fit = np.array([law.predict(tr["settings"][n]["setting"])[0] for n in names]) - ref
+            ax.plot(x + dx, fit, "_", ms=9, mew=1.2, color="black",
+                    label="transfer law" if dx >= 0 else None)
+        ax.set_xticks(x, [n.replace("batch_size", "B").replace("n_tasks", "K")
+                          .replace("n_bits", "n") for n in names], rotation=45, ha="right",
+                      fontsize=5.5)
+        ax.set_ylabel(ylabel)
+        title = {"log10_A": "step-law prefactor", "gamma": "step-law exponent",
+                 "capacity": f"capacity (constant: per {tr['capacity_unit'].rstrip('s')})"}[q]
+        ax.set_title(f"({next(letters)}) {title}", loc="left", fontsize=7)
+        if j != 1:
+            ax.legend(fontsize=5.5, loc="best")
 
 
 def print_summary(cfg, law, cap, data_fit, data_error, gof, slowdown, sps, train_wall):
