@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
 
     results = {
         "heldout": heldout,
+        "closing_note": closing_note(cfg, proto, section, net, pred, heldout),
         "tolerance": TOLERANCE,
         "within_tolerance": not misses,
         "misses": [{"alpha": a, "exponent": k, "simulator_minus_network": d}
@@ -298,6 +299,90 @@ def main(argv: list[str] | None = None) -> None:
     paths = exp.save(fig, results)
     add_top_level(paths[-1])
     print_summary(heldout, results)
+
+
+def capacity_exponent(section: dict[str, Any]) -> float:
+    """β of n ∝ w^β: least squares of log (mean learned count) on log width over the
+    calibration study's widths below its widest (time-limited) one, every setting pooled.
+    The simulator assumes β = 1 (n = w / C)."""
+    per = section["settings"]
+    counts: dict[int, list[float]] = {}
+    for est in per.values():
+        for w, runs in est["learned_count"].items():
+            counts.setdefault(int(w), []).extend(float(c) for c in runs)
+    widths = sorted(counts)[:-1]
+    mean = [float(np.mean(counts[w])) for w in widths]
+    return float(np.polyfit(np.log(widths), np.log(mean), 1)[0])
+
+
+def _first_below(step: np.ndarray, loss: np.ndarray, level: float) -> float:
+    below = np.nonzero(loss < level)[0]
+    return float(step[below[0]]) if below.size else math.inf
+
+
+def closing_note(cfg: dict[str, Any], proto: Protocol, section: dict[str, Any],
+                 net: dict[float, Any], pred: dict[float, Any],
+                 heldout: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the prediction misses and the mechanisms the numbers point to, per exponent,
+    with the diagnostics that support it (all computed here from the two sides' curves
+    and the calibration file): the narrowest width's simulated capacity and both losses
+    there, α_N without that width, the calibration networks' capacity exponent β, and the
+    steps at which the mean loss first falls below 0.95 bits on each side."""
+    from simquanta.sparse_parity.predict import transferred
+
+    cal = transferred(section, {f: cfg[f] for f in ("n_tasks", "n_bits", "batch_size")})
+    n_par = np.array([n_params(cfg["n_tasks"], cfg["n_bits"], w) for w in proto.widths], float)
+    steps = np.asarray(log_spaced_steps(cfg["steps"], cfg["log_steps"])[1:], dtype=float)
+    beta = capacity_exponent(section)
+    rows = []
+    for e in heldout:
+        a = e["alpha"]
+        without = {}
+        for who, src in (("network", net[a]), ("simulator", pred[a])):
+            fit = fit_alpha_N(n_par[1:], src["loss"]["N"][:, 1:], n_boot=0)
+            without[who] = fit.exponent
+        rows.append({
+            "alpha": a, "difference": e["difference"],
+            "narrowest_width": proto.widths[0],
+            "narrowest_capacity_quanta": cal.capacity(proto.widths[0]),
+            "narrowest_loss": {"network": float(net[a]["loss"]["N"][:, 0].mean()),
+                               "simulator": float(pred[a]["loss"]["N"][:, 0].mean())},
+            "alpha_N_without_narrowest": without,
+            "steps_below_0.95_bits": {
+                "network": _first_below(steps, net[a]["loss"]["S"].mean(0), 0.95),
+                "simulator": _first_below(steps, pred[a]["loss"]["S"].mean(0), 0.95)},
+        })
+    def covered(k: str) -> list[float]:
+        """The α at which the network's exponent lies in the simulator's 95 % interval."""
+        out = []
+        for e in heldout:
+            v, ci = e["network"][k]["value"], e["simulator"][k]["ci95"]
+            if v is not None and ci is not None and ci[0] <= v <= ci[1]:
+                out.append(e["alpha"])
+        return out
+
+    law_d = section["laws"]["log10_A_D"]
+    b_d, ci_d = law_d["slopes"]["n_bits"], law_d["slopes_ci"]["n_bits"]
+    return {
+        "per_alpha": rows,
+        "calibration_capacity_exponent_beta": beta,
+        "text": (
+            "alpha_N: the simulator's capacity n = w/C is linear in width, but the "
+            f"calibration networks' learned counts grow as w^{beta:.2f} (widths below the "
+            "widest, all settings pooled); and at the narrowest width the simulator holds "
+            "less than one quantum and learns nothing (1 bit) while the networks still learn "
+            "their most frequent subtasks (narrowest_loss). Both make the simulated L(N) "
+            "steeper; without the narrowest width the gap shrinks but stays "
+            "(alpha_N_without_narrowest). alpha_S: the networks' mean loss leaves 1 bit "
+            "earlier than the simulator's (steps_below_0.95_bits): subtasks are learned "
+            "gradually, so loss falls before the < 0.1-bit convergence the step law was "
+            "fitted to (partial learning, absent from the threshold rule), and the "
+            "simulated descent in the window is shallower. alpha_D: the data threshold's "
+            "transfer law rests on three settings that differ only in n (slope of log10 A_D "
+            f"on log10 n: {b_d:.2f} [{ci_d[0]:.2f}, {ci_d[1]:.2f}]); the simulator's interval "
+            f"covers the network at alpha = {covered('alpha_D')} only."),
+        "covered_by_simulator_ci": {k: covered(k) for k in EXPONENTS},
+    }
 
 
 def curves(proto: Protocol, grid: np.ndarray, n_par: np.ndarray,
@@ -341,9 +426,12 @@ def make_figure(cfg, proto, grid, n_par, net, pred, heldout):
     titles = (("parameters N", f"(a) L vs N at {cfg['steps']:,} steps"),
               ("optimizer steps S", f"(b) L vs S, w = {proto.s_width} (shaded: fit window)"),
               ("training-set size D", f"(c) early-stopped L vs D, w = {proto.d_width}"))
+    from matplotlib.ticker import NullFormatter
+
     for ax, (xl, title) in zip(axes[0], titles, strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(xl)
         ax.set_ylabel("held-out loss (bits)")
         ax.set_title(title, loc="left", fontsize=7)
@@ -380,9 +468,9 @@ def make_figure(cfg, proto, grid, n_par, net, pred, heldout):
                 Line2D([], [], color="black", ls="--", label="theory α, α/(α+1)")]
     fig.legend(handles=handles, ncol=4, loc="lower center", fontsize=5.5)
     fig.suptitle(f"Held-out sparse parity (K = {cfg['n_tasks']}, n = {cfg['n_bits']}, "
-                 f"B = {cfg['batch_size']}): simulator predicted from the calibration's "
-                 "transfer laws (fitted on K = 32–128, n = 16–64, B = 500–2000, α = 0.4) "
-                 "vs networks never used in fitting", fontsize=6.5)
+                 f"B = {cfg['batch_size']}): networks never used in fitting vs the simulator\n"
+                 "predicted from the calibration's transfer laws alone (fitted on K = 32–128, "
+                 "n = 16–64, B = 500–2000, α = 0.4)", fontsize=7)
     fig.tight_layout(rect=(0, 0.09, 1, 0.95))
     return fig
 
