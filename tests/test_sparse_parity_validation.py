@@ -58,9 +58,10 @@ def test_bad_setting_rejected_before_training(monkeypatch):
         raise AssertionError("trained despite a bad setting")
 
     monkeypatch.setattr(module, "train", no_training)
+    quick = dict(module.CONFIGS["quick"])
     for change, field in (({"k": 17}, "k"), ({"batch_size": 0}, "batch_size"),
                           ({"width_range": [0, 32]}, "width"), ({"alphas": [0.5, -1.0]},
                                                                 "alpha")):
-        monkeypatch.setitem(module.CONFIGS, "quick", {**module.CONFIGS["quick"], **change})
+        monkeypatch.setitem(module.CONFIGS, "quick", {**quick, **change})
         with pytest.raises(ValueError, match=f"^{field} = "):
             module.main(["--quick", "--out", "/nonexistent-never-written"])
