@@ -414,21 +414,22 @@ def transfer_study(cfg: dict[str, Any], logs: dict[tuple, TrainingLog],
     names = list(transfer_settings(cfg))
     per = {name: calibrate_setting(cfg, name, logs, grid) for name in names}
     base = {f: float(cfg[f]) for f in TRANSFER_FIELDS}
-    laws = {}
+    laws, skipped = {}, {}
     for q in ("log10_A", "gamma", "sigma", "log10_C_params", "log10_C_neurons",
               "log10_n0_neurons", "kappa", "log10_A_D", "gamma_D", "sigma_D"):
         have = [n for n in names if q in per[n] and math.isfinite(per[n][q]["se"])
                 and per[n][q]["se"] > 0]
-        if len(have) < 2:
-            continue
-        laws[q] = fit_transfer_law(q, [per[n]["setting"] for n in have],
-                                   [per[n][q]["value"] for n in have],
-                                   [per[n][q]["se"] for n in have], base)
+        try:
+            laws[q] = fit_transfer_law(q, [per[n]["setting"] for n in have],
+                                       [per[n][q]["value"] for n in have],
+                                       [per[n][q]["se"] for n in have], base)
+        except ValueError as err:  # too few usable settings (quick mode)
+            skipped[q] = str(err)
     unit, walds = choose_constant({"params": laws["log10_C_params"],
                                    "neurons": laws["log10_C_neurons"]})
     return {
         "base": base, "settings": per, "laws": {q: law.to_dict() for q, law in laws.items()},
-        "capacity_unit": unit, "capacity_wald": walds,
+        "laws_not_fitted": skipped, "capacity_unit": unit, "capacity_wald": walds,
         "ref_width": int(cfg["step_law_widths"][-1]),
         "model": "q = q0 + sum_v b_v log10(x_v / x_v0) over v in (n_bits, n_tasks, "
                  "batch_size), weighted least squares with 1/se^2, covariance x "
@@ -652,10 +653,12 @@ def transfer_panels(fig, slot, tr, letters) -> None:
             hi = np.array([e["ci"][1] for e in est]) - ref
             ax.errorbar(x + dx, v, yerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)],
                         fmt="o", ms=3, capsize=2, lw=0.8, color=color, label=label)
-            law = TransferLaw.from_dict(tr["laws"][key])
-            fit = np.array([law.predict(tr["settings"][n]["setting"])[0] for n in names]) - ref
-            ax.plot(x + dx, fit, "_", ms=9, mew=1.2, color="black",
-                    label="transfer law" if dx >= 0 else None)
+            if key in tr["laws"]:  # (quick mode may lack the settings to fit a law)
+                law = TransferLaw.from_dict(tr["laws"][key])
+                fit = np.array([law.predict(tr["settings"][n]["setting"])[0]
+                                for n in names]) - ref
+                ax.plot(x + dx, fit, "_", ms=9, mew=1.2, color="black",
+                        label="transfer law" if dx >= 0 else None)
         ax.set_xticks(x, [n.replace("batch_size", "B").replace("n_tasks", "K")
                           .replace("n_bits", "n") for n in names], rotation=45, ha="right",
                       fontsize=5.5)
