@@ -8,9 +8,19 @@ intervals (simquanta.sparse_parity.calibrate). The calibrated simulator is then 
 the same grid and shown beside the networks: per-subtask loss heatmaps over steps,
 width and dataset size, and mean-loss curves, with the goodness of fit printed.
 
+Transfer study (``results.transfer``): six more settings, each changing one field of the
+base (n ∈ {16, 64} task bits, n_tasks ∈ {64, 128}, B ∈ {500, 2000}; widths 8–256, 2 seeds;
+dataset runs for the n settings), are calibrated on their own — step law, capacity per
+parameter and per hidden neuron, the width speed law in neurons, the data threshold — and
+each quantity gets a log-linear transfer law with CIs (simquanta.sparse_parity.transfer);
+the capacity unit is the one whose law is closest to constant. ``results.partial_learning``
+compares the threshold rule with the logistic family on the base networks' per-subtask
+curves (leave-one-seed-out RMSE per width; simquanta.sparse_parity.partial).
+
 Full mode: n_tasks = 32, n = 32, k = 3, α = 0.4; widths 8–256 online for 2·10^4 steps
-of B = 1000 (3 seeds), width 128 on D = 5·10^3 … 5·10^5 (2 seeds); two worker
-processes, one BLAS thread each. Quick mode: tiny sizes, one process.
+of B = 1000 (3 seeds), width 128 on D = 5·10^3 … 5·10^5 (2 seeds), plus the transfer
+study: 140 networks, ≈ 17 min on one core (one worker process, one BLAS thread: the
+machine is shared). Quick mode: tiny sizes and a two-setting transfer study.
 """
 
 from __future__ import annotations
