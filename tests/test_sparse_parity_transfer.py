@@ -127,3 +127,27 @@ def test_too_few_settings_is_rejected():
     with pytest.raises(ValueError, match="settings"):
         fit_transfer_law("q", [{}, {"n_bits": 16, "n_tasks": 64}], [1.0, 2.0], [0.1, 0.1],
                          {"n_bits": 32.0, "n_tasks": 32.0})
+
+
+def test_committed_transfer_laws_reproduce_from_their_settings():
+    """figures/sparse_parity_calibration.json: every transfer law is the weighted fit of the
+    per-setting estimates stored beside it, and the capacity unit is the more constant one."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "figures" / "sparse_parity_calibration.json"
+    tr = json.loads(path.read_text())["results"]["transfer"]
+    per = tr["settings"]
+    for q, stored in tr["laws"].items():
+        have = [n for n in per if q in per[n] and per[n][q]["se"] > 0]
+        law = fit_transfer_law(q, [per[n]["setting"] for n in have],
+                               [per[n][q]["value"] for n in have],
+                               [per[n][q]["se"] for n in have], tr["base"])
+        assert law.intercept == pytest.approx(stored["intercept"], rel=1e-9, abs=1e-12)
+        for f in law.fields:
+            assert law.slopes[f] == pytest.approx(stored["slopes"][f], rel=1e-9, abs=1e-12)
+    from simquanta.sparse_parity.transfer import TransferLaw
+
+    chosen, _ = choose_constant({u: TransferLaw.from_dict(tr["laws"][f"log10_C_{u}"])
+                                 for u in ("params", "neurons")})
+    assert chosen == tr["capacity_unit"] == "neurons"
