@@ -56,6 +56,7 @@ from simquanta.sparse_parity.protocol import (  # noqa: E402
     PAPER,
     ExponentFit,
     Protocol,
+    best_loss,
     check_study,
     fit_alpha_D,
     fit_alpha_N,
@@ -251,8 +252,9 @@ def main(argv: list[str] | None = None) -> None:
                           for w in proto.widths] for s in proto.seeds])  # (S, W)
         curve_s = np.stack([logs[(alpha, "online", proto.s_width, s, None)].test_loss[1:]
                             for s in proto.seeds])  # (S, T-1)
-        best_d = np.array([[logs[(alpha, "data", proto.d_width, s, d)].test_loss.min()
-                            for d in proto.dataset_sizes] for s in cfg["data_seeds"]])
+        best_d = np.array([[float(best_loss(logs[(alpha, "data", proto.d_width, s, d)]
+                                            .test_loss)) for d in proto.dataset_sizes]
+                           for s in cfg["data_seeds"]])  # early stopping: min logged loss
         loss = {"N": last, "S": curve_s, "D": best_d}
         sub = {w: np.stack([logs[(alpha, "online", w, s, None)].subtask_loss
                             for s in proto.seeds]) for w in proto.widths}

@@ -145,10 +145,6 @@ class ExponentFit:
     n_points: int
     n_boot: int
 
-    def predict(self, x: np.ndarray | float) -> np.ndarray:
-        """Fitted L(x) = e^{log_prefactor} x^−exponent (bits)."""
-        return np.exp(self.log_prefactor) * np.asarray(x, dtype=float) ** -self.exponent
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
