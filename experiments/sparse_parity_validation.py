@@ -363,8 +363,16 @@ def closing_note(cfg: dict[str, Any], proto: Protocol, section: dict[str, Any],
                         "gamma": law.gamma, "gamma_ci": law.gamma_ci, "sigma": law.sigma}
         except ValueError as err:  # nothing converged (quick mode)
             measured = {"error": str(err)}
+        # Counterfactual (diagnostic): the simulator with the capacity these networks
+        # reached (mean learned count per width, rounded) instead of w/C.
+        caps = [max(float(np.round(np.mean(net[a]["counts"][w]))), 0.5)
+                for w in proto.widths]  # 0.5: a width whose networks learned nothing
+        cf = simulate_online_loss(cal, make_task(cfg, a).p, proto.widths, cfg["steps"],
+                                  [cfg["steps"]], agents=cfg["sim_agents"],
+                                  seed=cfg["sim_seed"] + 7, capacities=caps)[:, :, -1]
         rows.append({
             "alpha": a, "difference": e["difference"],
+            "alpha_N_with_network_capacity": fit_alpha_N(n_par, cf, n_boot=0).exponent,
             "step_law_on_these_networks": measured,
             "learned_count_by_width": {
                 "width": list(proto.widths),
@@ -402,7 +410,9 @@ def closing_note(cfg: dict[str, Any], proto: Protocol, section: dict[str, Any],
             "their most frequent subtasks (narrowest_loss). Both make the simulated L(N) "
             "steeper; without the narrowest width the gap shrinks but stays "
             "(alpha_N_without_narrowest; learned_count_by_width compares the networks' "
-            "counts with the simulator's capacity w/C). alpha_S: the step law refitted on "
+            "counts with the simulator's capacity w/C; alpha_N_with_network_capacity is the "
+            "simulator's alpha_N when each width is given the capacity its networks "
+            "reached, everything else unchanged). alpha_S: the step law refitted on "
             "these networks' widest width after the fact (step_law_on_these_networks) "
             "agrees with the transferred one (predicted_step_law), so convergence times "
             "transfer; yet the networks' mean loss leaves 1 bit earlier than the "

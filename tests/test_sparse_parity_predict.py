@@ -125,3 +125,17 @@ def test_capacity_limits_the_online_loss():
     assert np.all(loss >= p[4:].sum() - 1e-12)
     assert np.all(loss <= 1 - p[-4:].sum() + 1e-12)
     assert np.isclose(loss, p[4:].sum(), rtol=1e-12).any()
+
+
+def test_capacity_override_replaces_w_over_C():
+    """capacities = [4] at a width whose own capacity is 1000: the same bounds as above."""
+    cal = _cal(log10_A=0.0, n0_neurons=0.0)
+    p = zipf_frequencies(20, 0.5)
+    loss = simulate_online_loss(cal, p, [1000], 200, [200], agents=40, seed=1,
+                                capacities=[4.0])[:, 0, 0]
+    assert np.all(loss >= p[4:].sum() - 1e-12)
+    assert np.all(loss <= 1 - p[-4:].sum() + 1e-12)
+    with pytest.raises(ValueError, match="capacities"):
+        simulate_online_loss(cal, p, [10, 20], 200, [200], agents=1, capacities=[4.0])
+    with pytest.raises(ValueError, match="capacity"):
+        simulate_online_loss(cal, p, [10], 200, [200], agents=1, capacities=[0.0])

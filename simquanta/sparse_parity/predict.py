@@ -78,9 +78,12 @@ class TransferredCalibration:
         """f(w) = (1 + n0/w)^κ."""
         return (1.0 + self.n0_neurons / width) ** self.kappa
 
-    def learner(self, width: int) -> Learner:
-        """The simulated network of width w: capacity n(w), reject, speed (1 + n0/w)^κ."""
-        cap = self.capacity(width)
+    def learner(self, width: int, capacity: float | None = None) -> Learner:
+        """The simulated network of width w: capacity n(w) (or ``capacity`` quanta, e.g. a
+        measured one), reject, speed (1 + n0/w)^κ."""
+        cap = self.capacity(width) if capacity is None else float(capacity)
+        if not cap > 0:
+            raise invalid("capacity", capacity, "must be > 0 quanta")
         return Learner(capacity=cap, policy="reject", speed_n0=self.n0_neurons * cap / width,
                        speed_kappa=self.kappa)
 
@@ -136,17 +139,22 @@ def _draw(base: np.ndarray, sigma: float, seed: int, key: tuple[int, ...]) -> np
 
 def simulate_online_loss(cal: TransferredCalibration, p: np.ndarray, widths: Sequence[int],
                          steps: int, checkpoints: Sequence[int], *, agents: int,
-                         seed: int = 0) -> np.ndarray:
+                         seed: int = 0,
+                         capacities: Sequence[float] | None = None) -> np.ndarray:
     """Mean held-out loss (bits) of simulated networks trained online: float[A, W, C] at
     ``checkpoints`` (steps ≥ 1) for each width; every (agent, width) draws its own
-    thresholds (independent networks)."""
+    thresholds (independent networks). ``capacities`` (quanta, one per width) replaces
+    the calibrated n(w), e.g. for a counterfactual with measured capacities."""
     agents = check_int("agents", agents, 1)
+    if capacities is not None and len(capacities) != len(widths):
+        raise invalid("capacities", list(capacities), f"must give one per width "
+                                                      f"({len(widths)})")
     p = np.asarray(p, dtype=float)
     ckpt = np.asarray(checkpoints, dtype=np.int64)
     base = cal.tau(p)
     out = np.empty((agents, len(widths), ckpt.size))
     for j, w in enumerate(widths):
-        learner = cal.learner(int(w))
+        learner = cal.learner(int(w), None if capacities is None else capacities[j])
         for a in range(agents):
             tau = _draw(base, cal.sigma, seed, (0x7A1, j, a))
             res = simulate(Quanta(p.size, frequencies=p, tau=tau), learner,
