@@ -52,6 +52,7 @@ from simquanta.sparse_parity.calibrate import (  # noqa: E402
     CONVERGED_BITS,
     convergence_intervals,
     fit_capacity,
+    fit_capacity_power,
     fit_data_threshold,
     fit_step_law,
     learned_count,
@@ -466,9 +467,16 @@ def transfer_study(cfg: dict[str, Any], logs: dict[tuple, TrainingLog],
             skipped[q] = str(err)
     unit, walds = choose_constant({"params": laws["log10_C_params"],
                                    "neurons": laws["log10_C_neurons"]})
+    # Sublinear alternative, all settings pooled (each run capped by its setting's n_time):
+    # n(w) = min(⌊(w/c)^β⌋, n_time), w in hidden neurons.
+    runs = [(int(w), float(c), per[n]["n_time"]) for n in names
+            for w, cs in per[n]["learned_count"].items() for c in cs]
+    power = fit_capacity_power([r[0] for r in runs], [r[1] for r in runs],
+                               [r[2] for r in runs], n_boot=cfg["transfer"]["n_boot"], seed=5)
     return {
         "base": base, "settings": per, "laws": {q: law.to_dict() for q, law in laws.items()},
         "laws_not_fitted": skipped, "capacity_unit": unit, "capacity_wald": walds,
+        "capacity_power": power.to_dict(),
         "ref_width": int(cfg["step_law_widths"][-1]),
         "model": "q = q0 + sum_v b_v log10(x_v / x_v0) over v in (n_bits, n_tasks, "
                  "batch_size), weighted least squares with 1/se^2, covariance x "
@@ -493,6 +501,10 @@ def print_transfer(tr: dict[str, Any]) -> None:
         print(f"  law {q}: q0 = {law['intercept']:.3f} ± {law['intercept_se']:.3f}; {slopes};"
               f" chi2/dof = {law['chi2']:.1f}/{law['dof']}, Wald = {law['wald']:.1f}")
     print(f"  capacity unit (most constant): {tr['capacity_unit']}  Wald {tr['capacity_wald']}")
+    pw = tr["capacity_power"]
+    print(f"  sublinear capacity (pooled): n = (w/c)^beta, c = {pw['c']:.2f} "
+          f"[{pw['c_ci'][0]:.2f}, {pw['c_ci'][1]:.2f}] neurons, beta = {pw['beta']:.3f} "
+          f"[{pw['beta_ci'][0]:.3f}, {pw['beta_ci'][1]:.3f}], rmse {pw['rmse']:.2f} quanta")
 
 
 # ------------------------------------------------------------------------- figure

@@ -359,3 +359,26 @@ def test_sweep_experiment_quick(tmp_path):
                          {"n_tasks": 500, "n_bits": 100, "batch_size": 20_000})
     assert payload["config"]["parameters"] == pytest.approx(expect.to_dict())
     assert (tmp_path / "sparse_parity_sweep.png").stat().st_size > 10_000
+
+
+def test_capacity_power_recovery():
+    """Counts drawn from n = min(⌊(w/c)^β⌋, n_time), c = 6, β = 0.8, n_time = 12, with a
+    ±1 error in a quarter of the runs: the fit's counts are within one quantum of the
+    noise-free law at every width (a width whose runs split 2–2 between two counts cannot
+    be pinned closer), and its 95 % intervals hold c and β."""
+    from simquanta.sparse_parity.calibrate import fit_capacity_power
+
+    widths = np.repeat([8, 16, 32, 64, 128, 256, 512], 4).astype(float)
+    truth = np.minimum(np.floor((widths / 6.0) ** 0.8 + 1e-9), 12)
+    rng = np.random.default_rng(3)
+    noise = rng.choice([-1, 0, 0, 0, 0, 0, 0, 1], size=widths.size)
+    counts = np.maximum(truth + noise, 0)
+    fit = fit_capacity_power(widths, counts, 12.0, n_boot=100, seed=1)
+    pred = np.minimum(np.floor(fit.capacity(widths) + 1e-9), 12)
+    assert np.abs(pred - truth).max() <= 1
+    assert fit.c_ci[0] <= 6.0 <= fit.c_ci[1] and fit.beta_ci[0] <= 0.8 <= fit.beta_ci[1]
+    # noise-free counts are fitted exactly
+    exact = fit_capacity_power(widths, truth, 12.0, n_boot=0)
+    assert exact.rmse == 0.0
+    with pytest.raises(ValueError, match="counts"):
+        fit_capacity_power([8.0, 8.0], [1.0, 1.0], 5.0)
