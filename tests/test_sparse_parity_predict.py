@@ -139,3 +139,26 @@ def test_capacity_override_replaces_w_over_C():
         simulate_online_loss(cal, p, [10, 20], 200, [200], agents=1, capacities=[4.0])
     with pytest.raises(ValueError, match="capacity"):
         simulate_online_loss(cal, p, [10], 200, [200], agents=1, capacities=[0.0])
+
+
+def test_power_capacity_from_the_pooled_fit():
+    section = _section()
+    section["capacity_power"] = {"c": 7.5, "beta": 0.77, "c_ci": [5.0, 8.0],
+                                 "beta_ci": [0.67, 0.79]}
+    setting = {"n_tasks": 96, "n_bits": 48, "batch_size": 1000}
+    cal = transferred(section, setting, capacity="power")
+    for w in (9, 64, 256):
+        assert cal.capacity(w) == pytest.approx((w / 7.5) ** 0.77, rel=1e-12)
+    # the speed law stays (1 + n0/w)^κ in neurons
+    assert cal.learner(64).speed_factors(1)[0] == pytest.approx(cal.speed(64), rel=1e-12)
+    # the linear model at the same setting is unchanged by the option
+    lin = transferred(section, setting)
+    assert lin.capacity_beta == 1.0 and lin.capacity(64) == pytest.approx(
+        64 / 10 ** lin.log10_C, rel=1e-12)
+    rng = np.random.default_rng(0)
+    betas = np.array([transferred(section, setting, rng, capacity="power").capacity_beta
+                      for _ in range(2000)])
+    se = (0.79 - 0.67) / (2 * 1.959964)
+    assert abs(betas.mean() - 0.77) < 4 * se / math.sqrt(betas.size)
+    with pytest.raises(ValueError, match="capacity"):
+        transferred(section, setting, capacity="cubic")

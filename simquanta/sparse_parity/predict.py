@@ -30,6 +30,7 @@ best checkpoint is the last.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -38,7 +39,7 @@ import numpy as np
 
 from ..simulate import simulate
 from ..specs import Dataset, Learner, Online, Quanta
-from ..validation import check_int, invalid
+from ..validation import check_choice, check_int, invalid
 from .mlp import n_params
 from .transfer import TransferLaw
 
@@ -67,12 +68,14 @@ class TransferredCalibration:
     log10_A_D: float
     gamma_D: float
     sigma_D: float
+    capacity_beta: float = 1.0
 
     def capacity(self, width: int) -> float:
-        """n(w) quanta: w / C_neurons or N(w) / C_params."""
-        size = width if self.capacity_unit == "neurons" else n_params(self.n_tasks,
-                                                                      self.n_bits, width)
-        return size / 10.0 ** self.log10_C
+        """n(w) quanta: (w / C_neurons)^β (β = ``capacity_beta``, 1 for the linear law) or
+        N(w) / C_params."""
+        if self.capacity_unit == "neurons":
+            return (width / 10.0 ** self.log10_C) ** self.capacity_beta
+        return n_params(self.n_tasks, self.n_bits, width) / 10.0 ** self.log10_C
 
     def speed(self, width: float) -> float:
         """f(w) = (1 + n0/w)^κ."""
@@ -102,10 +105,17 @@ class TransferredCalibration:
 
 
 def transferred(section: Mapping[str, Any], setting: Mapping[str, float],
-                rng: np.random.Generator | None = None) -> TransferredCalibration:
+                rng: np.random.Generator | None = None, *,
+                capacity: str = "linear") -> TransferredCalibration:
     """Parameters at ``setting`` ({"n_tasks", "n_bits", "batch_size"}) from the calibration
     JSON's ``transfer`` section: each law's prediction, or with ``rng`` one draw from
-    N(prediction, SE²) per law (σ, σ_D and κ floored at 0)."""
+    N(prediction, SE²) per law (σ, σ_D and κ floored at 0).
+
+    ``capacity``: ``"linear"`` — n = w/C in the chosen unit, C from its transfer law;
+    ``"power"`` — n = (w/c)^β in neurons from the section's pooled ``capacity_power`` fit
+    (not setting-dependent; draws: log c and β normal with SE = 95 % half-width / 1.96).
+    """
+    check_choice("capacity", capacity, ("linear", "power"))
     for f in ("n_tasks", "n_bits", "batch_size"):
         if f not in setting:
             raise invalid("setting", dict(setting), f"must give {f}")
@@ -120,13 +130,23 @@ def transferred(section: Mapping[str, Any], setting: Mapping[str, float],
         return float(law.draw(setting, rng, 1)[0])
 
     v = {q: value(q) for q in (*_QUANTITIES, f"log10_C_{unit}")}
+    beta = 1.0
+    if capacity == "power":
+        pw = section["capacity_power"]
+        unit, log_c, beta = "neurons", math.log10(pw["c"]), pw["beta"]
+        if rng is not None:
+            s_c = (math.log10(pw["c_ci"][1]) - math.log10(pw["c_ci"][0])) / (2 * 1.959964)
+            s_b = (pw["beta_ci"][1] - pw["beta_ci"][0]) / (2 * 1.959964)
+            log_c += s_c * rng.standard_normal()
+            beta = max(beta + s_b * rng.standard_normal(), 0.05)
+        v[f"log10_C_{unit}"] = log_c
     return TransferredCalibration(
         n_tasks=int(setting["n_tasks"]), n_bits=int(setting["n_bits"]),
         batch_size=int(setting["batch_size"]), log10_A=v["log10_A"], gamma=v["gamma"],
         sigma=max(v["sigma"], 0.0), capacity_unit=unit, log10_C=v[f"log10_C_{unit}"],
         n0_neurons=10.0 ** v["log10_n0_neurons"], kappa=min(max(v["kappa"], 0.0), 10.0),
         ref_width=int(section["ref_width"]), log10_A_D=v["log10_A_D"],
-        gamma_D=v["gamma_D"], sigma_D=max(v["sigma_D"], 0.0))
+        gamma_D=v["gamma_D"], sigma_D=max(v["sigma_D"], 0.0), capacity_beta=beta)
 
 
 def _draw(base: np.ndarray, sigma: float, seed: int, key: tuple[int, ...]) -> np.ndarray:
