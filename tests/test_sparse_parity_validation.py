@@ -65,3 +65,18 @@ def test_bad_setting_rejected_before_training(monkeypatch):
         monkeypatch.setitem(module.CONFIGS, "quick", {**quick, **change})
         with pytest.raises(ValueError, match=f"^{field} = "):
             module.main(["--quick", "--out", "/nonexistent-never-written"])
+
+
+def test_capacity_validation_quick(tmp_path):
+    payload = run_quick("sparse_parity_validation_capacity", tmp_path)
+    committed = json.loads((ROOT / "figures" / "sparse_parity_calibration.json").read_text())
+    power = committed["results"]["transfer"]["capacity_power"]
+    params = payload["results"]["parameters"]
+    assert params["linear"]["capacity_beta"] == 1.0
+    assert params["power"]["capacity_beta"] == pytest.approx(power["beta"])
+    assert 10 ** params["power"]["log10_C"] == pytest.approx(power["c"])
+    for e in payload["results"]["heldout"]:
+        for who in ("network", "simulator_linear", "simulator_power"):
+            assert set(e[who]) == {"alpha_N", "alpha_S", "curves"}
+            assert len(e[who]["curves"]["N"]["loss"]) == len(e[who]["curves"]["N"]["width"])
+        assert set(e["difference"]) == {"linear", "power"}
