@@ -226,8 +226,8 @@ def make_figure(cfg, proto, grid, n_par, net, pred, heldout):
     al = np.asarray(alphas, dtype=float)
     g = np.linspace(al.min() - 0.05, al.max() + 0.05, 50)
     theory = {"alpha_N": g, "alpha_S": g / (g + 1)}
-    marks = (("network", -0.015, "o", plots.PALETTE[0]),
-             ("simulator_linear", 0.0, "v", plots.PALETTE[1]),
+    marks = (("network", -0.015, "o", "0.15"),
+             ("simulator_linear", 0.0, "v", plots.PALETTE[4]),
              ("simulator_power", 0.015, "s", plots.PALETTE[2]))
     for ax, k, letter in ((axes[1, 0], "alpha_N", "c"), (axes[1, 1], "alpha_S", "d")):
         for who, dx, marker, color in marks:
@@ -249,8 +249,8 @@ def make_figure(cfg, proto, grid, n_par, net, pred, heldout):
                 Line2D([], [], color="0.3", ls=":", label="simulator, capacity w/C"),
                 Line2D([], [], color="0.3", ls="-", label="simulator, capacity (w/c)^β")]
     handles += [Line2D([], [], color=c, marker=mk, ls="none", label=lab) for lab, mk, c in (
-        ("network exponent (95 % CI)", "o", plots.PALETTE[0]),
-        ("linear-capacity simulator (95 % CI incl. calibration)", "v", plots.PALETTE[1]),
+        ("network exponent (95 % CI)", "o", "0.15"),
+        ("linear-capacity simulator (95 % CI incl. calibration)", "v", plots.PALETTE[4]),
         ("sublinear-capacity simulator (95 % CI incl. calibration)", "s", plots.PALETTE[2]))]
     handles.append(Line2D([], [], color="black", ls="--", label="theory α, α/(α+1)"))
     fig.legend(handles=handles, ncol=3, loc="lower center", fontsize=5.5)
