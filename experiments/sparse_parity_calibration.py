@@ -8,9 +8,19 @@ intervals (simquanta.sparse_parity.calibrate). The calibrated simulator is then 
 the same grid and shown beside the networks: per-subtask loss heatmaps over steps,
 width and dataset size, and mean-loss curves, with the goodness of fit printed.
 
+Transfer study (``results.transfer``): six more settings, each changing one field of the
+base (n ∈ {16, 64} task bits, n_tasks ∈ {64, 128}, B ∈ {500, 2000}; widths 8–256, 2 seeds;
+dataset runs for the n settings), are calibrated on their own — step law, capacity per
+parameter and per hidden neuron, the width speed law in neurons, the data threshold — and
+each quantity gets a log-linear transfer law with CIs (simquanta.sparse_parity.transfer);
+the capacity unit is the one whose law is closest to constant. ``results.partial_learning``
+compares the threshold rule with the logistic family on the base networks' per-subtask
+curves (leave-one-seed-out RMSE per width; simquanta.sparse_parity.partial).
+
 Full mode: n_tasks = 32, n = 32, k = 3, α = 0.4; widths 8–256 online for 2·10^4 steps
-of B = 1000 (3 seeds), width 128 on D = 5·10^3 … 5·10^5 (2 seeds); two worker
-processes, one BLAS thread each. Quick mode: tiny sizes, one process.
+of B = 1000 (3 seeds), width 128 on D = 5·10^3 … 5·10^5 (2 seeds), plus the transfer
+study: 140 networks, ≈ 17 min on one core (one worker process, one BLAS thread: the
+machine is shared). Quick mode: tiny sizes and a two-setting transfer study.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ from simquanta.sparse_parity.calibrate import (  # noqa: E402
     CONVERGED_BITS,
     convergence_intervals,
     fit_capacity,
+    fit_capacity_power,
     fit_data_threshold,
     fit_step_law,
     learned_count,
@@ -50,6 +61,9 @@ from simquanta.sparse_parity.calibrate import (  # noqa: E402
     step_slowdown,
 )
 from simquanta.sparse_parity.mlp import log_spaced_steps  # noqa: E402
+from simquanta.sparse_parity.partial import compare_families  # noqa: E402
+from simquanta.sparse_parity.speed import fit_speed_law  # noqa: E402
+from simquanta.sparse_parity.transfer import choose_constant, fit_transfer_law  # noqa: E402
 
 from _common import Experiment, parse_args  # noqa: E402
 
@@ -64,7 +78,14 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "dataset_sizes": [5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000],
         "data_seeds": [0, 1], "patience": 20, "min_steps": 4000, "test_points": 8000,
         "test_per_task": 400, "test_seed": 12345, "sim_agents": 40, "sim_seed": 7,
-        "n_boot": 300, "workers": 2,
+        "n_boot": 300, "workers": 1,
+        # Transfer study: one setting field changed at a time from the base above; the
+        # base's own runs are the calibration runs (seeds 0, 1, 2).
+        "transfer": {
+            "vary": {"n_bits": [16, 64], "n_tasks": [64, 128], "batch_size": [500, 2000]},
+            "seeds": [0, 1], "test_per_task": 200, "data_vary": "n_bits", "data_seeds": [0],
+            "n_boot": 200,
+        },
     },
     "quick": {
         "n_tasks": 8, "n_bits": 12, "k": 3, "alpha": 0.4, "offset": 0.0, "task_seed": 0,
@@ -74,6 +95,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "data_seeds": [0], "patience": 10, "min_steps": 1500, "test_points": 2000,
         "test_per_task": 100, "test_seed": 12345, "sim_agents": 8, "sim_seed": 7,
         "n_boot": 50, "workers": 1,
+        "transfer": {
+            "vary": {"n_bits": [16], "batch_size": [250]}, "seeds": [0, 1],
+            "test_per_task": 100, "data_vary": "n_bits", "data_seeds": [0], "n_boot": 30,
+        },
     },
 }
 
@@ -83,9 +108,24 @@ def make_task(cfg: dict[str, Any]) -> SparseParityTask:
                             cfg["offset"], cfg["task_seed"])
 
 
+def transfer_settings(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The transfer study's settings: name "field=value" → the config with that one field
+    changed (the base setting, "base", is the calibration config itself)."""
+    out = {"base": cfg}
+    for field, values in cfg["transfer"]["vary"].items():
+        for value in values:
+            out[f"{field}={value}"] = {**cfg, field: value,
+                                       "test_per_task": cfg["transfer"]["test_per_task"]}
+    return out
+
+
 def run_job(cfg: dict[str, Any], job: tuple[str, int, int, int | None]) -> TrainingLog:
-    """One training run: ("online" | "data", width, seed, dataset size or None)."""
+    """One training run: ("online" | "data", width, seed, dataset size or None); a kind
+    "online:<setting>" or "data:<setting>" trains in that transfer setting."""
     kind, width, seed, size = job
+    kind, _, setting = kind.partition(":")
+    if setting:
+        cfg = transfer_settings(cfg)[setting]
     task = make_task(cfg)
     test = task.test_set(cfg["test_points"], cfg["test_per_task"],
                          random_state=cfg["test_seed"])
@@ -101,6 +141,12 @@ def run_all(cfg: dict[str, Any]) -> dict[tuple, TrainingLog]:
     jobs = [("online", w, s, None) for w in cfg["widths"] for s in cfg["seeds"]]
     jobs += [("data", cfg["data_width"], s, d) for d in cfg["dataset_sizes"]
              for s in cfg["data_seeds"]]
+    tr = cfg["transfer"]
+    for name in list(transfer_settings(cfg))[1:]:
+        jobs += [(f"online:{name}", w, s, None) for w in cfg["widths"] for s in tr["seeds"]]
+        if name.startswith(tr["data_vary"] + "="):
+            jobs += [(f"data:{name}", cfg["data_width"], s, d) for d in cfg["dataset_sizes"]
+                     for s in tr["data_seeds"]]
     # Widest (slowest) first so the two workers finish together.
     jobs.sort(key=lambda j: -j[1])
     if cfg["workers"] <= 1:
@@ -268,10 +314,197 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
 
+    results["transfer"] = transfer_study(cfg, logs, grid)
+    results["partial_learning"] = partial_learning(cfg, p, grid, sub, counts)
+
     fig = make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts,
-                      sim_counts, best_sub, best_mean, sim_data, law, cap, intervals)
+                      sim_counts, best_sub, best_mean, sim_data, law, cap, intervals,
+                      results["transfer"])
     exp.save(fig, results)
     print_summary(cfg, law, cap, data_fit, data_error, gof, slowdown, sps, train_wall)
+    print_transfer(results["transfer"])
+    pl = results["partial_learning"]
+    print("partial learning, leave-one-seed-out RMSE (bits) threshold / logistic by width: "
+          + ", ".join(f"{w}: {v['mean_heldout_rmse']['threshold']:.3f} / "
+                      f"{v['mean_heldout_rmse']['logistic']:.3f}"
+                      for w, v in pl["by_width"].items()) + f"; better: {pl['better']}")
+
+
+# ---------------------------------------------------------------- partial learning
+
+
+def partial_learning(cfg: dict[str, Any], p: np.ndarray, grid: np.ndarray,
+                     sub: dict[int, np.ndarray], counts: dict[int, np.ndarray]
+                     ) -> dict[str, Any]:
+    """Threshold rule vs logistic strength on the per-subtask loss curves, per width
+    (simquanta.sparse_parity.partial): both fitted on all seeds but one, scored by RMSE
+    (bits) on the left-out seed, over the subtasks the width learns (its mean learned
+    count rounded up, at least 2 so that γ is defined)."""
+    out = {}
+    for w in cfg["widths"]:
+        n = max(2, int(math.ceil(float(np.mean(counts[w])))))
+        out[w] = compare_families(grid, sub[w][:, :, :n], p[:n], cfg["batch_size"]).to_dict()
+    rmse = {f: float(np.mean([out[w]["mean_heldout_rmse"][f] for w in cfg["widths"]]))
+            for f in ("threshold", "logistic")}
+    return {"by_width": out, "mean_heldout_rmse": rmse,
+            "better": min(rmse, key=rmse.get),
+            "note": "leave-one-seed-out RMSE (bits) of the expected per-subtask loss; the "
+                    "simulator keeps the threshold rule where it is the better family"}
+
+
+# ---------------------------------------------------------------- transfer study
+
+#: The setting fields a transfer law may depend on.
+TRANSFER_FIELDS = ("n_bits", "n_tasks", "batch_size")
+
+
+def _se_from(se: float, ci: tuple[float, float]) -> float:
+    """A usable standard error: the bootstrap SE, but never below the half-width of the
+    95 % interval / 1.96 (interval-valued fits such as C can give a bootstrap SE of 0)."""
+    half = (ci[1] - ci[0]) / (2 * 1.959964)
+    vals = [v for v in (se, half) if math.isfinite(v)]
+    return max(vals) if vals else math.nan
+
+
+def calibrate_setting(cfg: dict[str, Any], name: str, logs: dict[tuple, TrainingLog],
+                      grid: np.ndarray) -> dict[str, Any]:
+    """Every calibrated quantity of one transfer setting, with its SE and 95 % CI:
+    step law (log10 A, γ, σ; lognormal noise, widest width), capacity per parameter and
+    per neuron (all widths), speed law f(w) = (1 + n0/w)^κ in neurons (n0 in neurons),
+    and, for the settings with dataset runs, the data threshold (log10 A_D, γ_D, σ_D)."""
+    cs = transfer_settings(cfg)[name]
+    tr = cfg["transfer"]
+    n_boot = tr["n_boot"]
+    p = make_task(cs).p
+    widths = cs["widths"]
+    prefix = "" if name == "base" else f":{name}"
+    seeds = cs["seeds"] if name == "base" else tr["seeds"]
+    sub = {w: np.stack([logs[(f"online{prefix}", w, s, None)].subtask_loss for s in seeds])
+           for w in widths}
+    iv = {w: convergence_intervals(grid, sub[w]) for w in widths}
+    ref = cs["step_law_widths"]
+    law = fit_step_law(p, np.concatenate([iv[w][0] for w in ref]),
+                       np.concatenate([iv[w][1] for w in ref]), cs["batch_size"],
+                       noise="lognormal", n_boot=n_boot, seed=1)
+    counts = np.concatenate([learned_count(sub[w]) for w in widths])
+    n_par = [n_params(cs["n_tasks"], cs["n_bits"], w) for w in widths]
+    cap_p = fit_capacity(np.repeat(n_par, len(seeds)), counts, n_boot=n_boot, seed=2)
+    cap_n = fit_capacity(np.repeat(widths, len(seeds)), counts, n_boot=n_boot, seed=2)
+    speed = fit_speed_law(p, widths, n_par, {w: iv[w][0] for w in widths},
+                          {w: iv[w][1] for w in widths}, cs["batch_size"],
+                          reference_widths=ref, unit="neurons", n_top=3, noise="lognormal",
+                          n_boot=n_boot, seed=4, law=law)
+    lg = math.log10
+    out: dict[str, Any] = {
+        "setting": {f: cs[f] for f in TRANSFER_FIELDS}, "seeds": seeds,
+        "log10_A": {"value": law.log10_A, "se": _se_from(law.log10_A_se, law.log10_A_ci),
+                    "ci": law.log10_A_ci},
+        "gamma": {"value": law.gamma, "se": _se_from(law.gamma_se, law.gamma_ci),
+                  "ci": law.gamma_ci},
+        "sigma": {"value": law.sigma, "se": _se_from(law.sigma_se, law.sigma_ci),
+                  "ci": law.sigma_ci},
+        "log10_C_params": {"value": lg(cap_p.C), "ci": (lg(cap_p.C_ci[0]), lg(cap_p.C_ci[1])),
+                           "se": _se_from(cap_p.log10_C_se,
+                                          (lg(cap_p.C_ci[0]), lg(cap_p.C_ci[1])))},
+        "log10_C_neurons": {"value": lg(cap_n.C),
+                            "ci": (lg(cap_n.C_ci[0]), lg(cap_n.C_ci[1])),
+                            "se": _se_from(cap_n.log10_C_se,
+                                           (lg(cap_n.C_ci[0]), lg(cap_n.C_ci[1])))},
+        "n_time": cap_p.n_time,
+        "log10_n0_neurons": {"value": lg(speed.n0),
+                             "ci": (lg(speed.n0_ci[0]), lg(speed.n0_ci[1])),
+                             "se": _se_from(speed.log10_n0_se,
+                                            (lg(speed.n0_ci[0]), lg(speed.n0_ci[1])))},
+        "kappa": {"value": speed.kappa, "se": _se_from(speed.kappa_se, speed.kappa_ci),
+                  "ci": speed.kappa_ci},
+        "slowdown_by_width": dict(zip(widths, speed.slowdown, strict=True)),
+        "learned_count": {w: learned_count(sub[w]) for w in widths},
+        "steps_per_second": {w: float(np.mean([logs[(f"online{prefix}", w, s, None)]
+                                               .steps_per_second for s in seeds]))
+                             for w in widths},
+    }
+    if name == "base" or name.startswith(tr["data_vary"] + "="):
+        d_seeds = cs["data_seeds"] if name == "base" else tr["data_seeds"]
+        sizes = cs["dataset_sizes"]
+        best = np.stack([[logs[(f"data{prefix}", cs["data_width"], s, d)].subtask_loss[
+            logs[(f"data{prefix}", cs["data_width"], s, d)].best] for s in d_seeds]
+            for d in sizes])  # (nD, S, K)
+        in_time = np.isfinite(iv[cs["data_width"]][1]).mean(axis=0) >= 0.5
+        k = p.size
+        try:
+            dfit = fit_data_threshold(np.repeat(sizes, len(d_seeds)), p,
+                                      (best < CONVERGED_BITS).reshape(-1, k),
+                                      np.broadcast_to(in_time, (len(sizes) * len(d_seeds), k)),
+                                      n_boot=n_boot, seed=3)
+            out["log10_A_D"] = {"value": dfit.log10_A_D, "ci": dfit.log10_A_D_ci,
+                                "se": _se_from(dfit.log10_A_D_se, dfit.log10_A_D_ci)}
+            out["gamma_D"] = {"value": dfit.gamma_D, "ci": dfit.gamma_D_ci,
+                              "se": _se_from(dfit.gamma_D_se, dfit.gamma_D_ci)}
+            out["sigma_D"] = {"value": dfit.sigma_D, "ci": dfit.sigma_D_ci,
+                              "se": _se_from(dfit.sigma_D_se, dfit.sigma_D_ci)}
+        except ValueError as err:  # quick mode can be too small to bracket the threshold
+            out["data_error"] = str(err)
+    return out
+
+
+def transfer_study(cfg: dict[str, Any], logs: dict[tuple, TrainingLog],
+                   grid: np.ndarray) -> dict[str, Any]:
+    """Calibrate every transfer setting, fit each quantity's transfer law
+    (simquanta.sparse_parity.transfer) and choose the capacity unit that stays constant."""
+    names = list(transfer_settings(cfg))
+    per = {name: calibrate_setting(cfg, name, logs, grid) for name in names}
+    base = {f: float(cfg[f]) for f in TRANSFER_FIELDS}
+    laws, skipped = {}, {}
+    for q in ("log10_A", "gamma", "sigma", "log10_C_params", "log10_C_neurons",
+              "log10_n0_neurons", "kappa", "log10_A_D", "gamma_D", "sigma_D"):
+        have = [n for n in names if q in per[n] and math.isfinite(per[n][q]["se"])
+                and per[n][q]["se"] > 0]
+        try:
+            laws[q] = fit_transfer_law(q, [per[n]["setting"] for n in have],
+                                       [per[n][q]["value"] for n in have],
+                                       [per[n][q]["se"] for n in have], base)
+        except ValueError as err:  # too few usable settings (quick mode)
+            skipped[q] = str(err)
+    unit, walds = choose_constant({"params": laws["log10_C_params"],
+                                   "neurons": laws["log10_C_neurons"]})
+    # Sublinear alternative, all settings pooled (each run capped by its setting's n_time):
+    # n(w) = min(⌊(w/c)^β⌋, n_time), w in hidden neurons.
+    runs = [(int(w), float(c), per[n]["n_time"]) for n in names
+            for w, cs in per[n]["learned_count"].items() for c in cs]
+    power = fit_capacity_power([r[0] for r in runs], [r[1] for r in runs],
+                               [r[2] for r in runs], n_boot=cfg["transfer"]["n_boot"], seed=5)
+    return {
+        "base": base, "settings": per, "laws": {q: law.to_dict() for q, law in laws.items()},
+        "laws_not_fitted": skipped, "capacity_unit": unit, "capacity_wald": walds,
+        "capacity_power": power.to_dict(),
+        "ref_width": int(cfg["step_law_widths"][-1]),
+        "model": "q = q0 + sum_v b_v log10(x_v / x_v0) over v in (n_bits, n_tasks, "
+                 "batch_size), weighted least squares with 1/se^2, covariance x "
+                 "max(1, chi2/dof); 95 % CI = +-1.96 SE; one field changed per setting",
+        "units": "A: exposures of a subtask at p = 1 (threshold A p^-gamma); C_params: "
+                 "parameters per quantum; C_neurons: hidden neurons per quantum; n0: "
+                 "neurons in f(w) = (1 + n0/w)^kappa relative to the widest width; A_D: "
+                 "examples in the training set",
+    }
+
+
+def print_transfer(tr: dict[str, Any]) -> None:
+    print("transfer study (per setting: value [95 % CI]):")
+    for name, est in tr["settings"].items():
+        items = [f"{q} = {est[q]['value']:.3f} [{est[q]['ci'][0]:.3f}, {est[q]['ci'][1]:.3f}]"
+                 for q in ("log10_A", "gamma", "sigma", "log10_C_params", "log10_C_neurons",
+                           "log10_n0_neurons", "kappa", "log10_A_D", "gamma_D") if q in est]
+        print(f"  {name}: " + "; ".join(items))
+    for q, law in tr["laws"].items():
+        slopes = ", ".join(f"b_{f} = {law['slopes'][f]:.3f} [{law['slopes_ci'][f][0]:.3f}, "
+                           f"{law['slopes_ci'][f][1]:.3f}]" for f in law["fields"])
+        print(f"  law {q}: q0 = {law['intercept']:.3f} ± {law['intercept_se']:.3f}; {slopes};"
+              f" chi2/dof = {law['chi2']:.1f}/{law['dof']}, Wald = {law['wald']:.1f}")
+    print(f"  capacity unit (most constant): {tr['capacity_unit']}  Wald {tr['capacity_wald']}")
+    pw = tr["capacity_power"]
+    print(f"  sublinear capacity (pooled): n = (w/c)^beta, c = {pw['c']:.2f} "
+          f"[{pw['c_ci'][0]:.2f}, {pw['c_ci'][1]:.2f}] neurons, beta = {pw['beta']:.3f} "
+          f"[{pw['beta_ci'][0]:.3f}, {pw['beta_ci'][1]:.3f}], rmse {pw['rmse']:.2f} quanta")
 
 
 # ------------------------------------------------------------------------- figure
@@ -309,7 +542,7 @@ def _log_band(ax, x, mean, err, *, color, label=None, **kwargs) -> None:
 
 
 def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, sim_counts,
-                best_sub, best_mean, sim_data, law, cap, intervals):
+                best_sub, best_mean, sim_data, law, cap, intervals, transfer):
     import matplotlib.pyplot as plt
     from matplotlib import colors
 
@@ -317,8 +550,9 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
     widths = cfg["widths"]
     sizes = np.asarray(cfg["dataset_sizes"], dtype=float)
     n_k = cfg["n_tasks"]
-    fig = plt.figure(figsize=(7.2, 8.4))
-    outer = fig.add_gridspec(2, 1, height_ratios=[1.0, 1.05], hspace=0.3, top=0.93)
+    fig = plt.figure(figsize=(7.2, 10.6))
+    outer = fig.add_gridspec(3, 1, height_ratios=[1.0, 1.05, 0.55], hspace=0.34, top=0.94,
+                             bottom=0.06)
     top = outer[0].subgridspec(2, 4, width_ratios=[1, 1, 1, 0.05], hspace=0.6, wspace=0.3)
     norm = colors.Normalize(0.0, 1.0)
     cmap = "cividis"
@@ -333,7 +567,7 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
          None if sim_data is None else 1.0 - sim_data.mean(0)),
     ]
     mesh = None
-    letters = iter("abcdefghij")
+    letters = iter("abcdefghijklmnop")
     for row, (who, by_step, by_width, by_data) in enumerate(panels):
         for col, (x, z, xlabel, title) in enumerate((
                 (steps_x, by_step, f"optimizer steps (w = {w_top})",
@@ -439,10 +673,52 @@ def make_figure(cfg, p, grid, sub, net_curve, sim_unlearned, sim_loss, counts, s
     ax.set_ylabel("best held-out loss (bits)")
     ax.set_title(f"({next(letters)}) mean loss vs data (early stopping)", loc="left")
     ax.legend(fontsize=5.5, loc="lower left")
+    transfer_panels(fig, outer[2], transfer, letters)
     fig.suptitle(f"Multitask sparse parity (K = {n_k}, n = {cfg['n_bits']}, k = {cfg['k']}, "
                  f"α = {cfg['alpha']}, B = {cfg['batch_size']}): networks vs calibrated "
                  "simulation", fontsize=8, y=0.985)
     return fig
+
+
+def transfer_panels(fig, slot, tr, letters) -> None:
+    """Per transfer setting (x, categorical): the calibrated quantity with its 95 % CI
+    (markers) and the fitted transfer law's value there (dashes)."""
+    from simquanta.sparse_parity.transfer import TransferLaw
+
+    names = list(tr["settings"])
+    x = np.arange(len(names))
+    panels = (("log10_A", "log10 A (exposures at p = 1)"),
+              ("gamma", "γ  (steps ∝ p^−(1+γ))"),
+              ("capacity", "log10 C / C_base"))
+    row = slot.subgridspec(1, 3, wspace=0.35)
+    for j, (q, ylabel) in enumerate(panels):
+        ax = fig.add_subplot(row[0, j])
+        series = ([("log10_C_neurons", "per neuron", plots.PALETTE[0], -0.12),
+                   ("log10_C_params", "per parameter", plots.PALETTE[1], 0.12)]
+                  if q == "capacity" else [(q, "calibrated (95 % CI)", plots.PALETTE[0], 0.0)])
+        for key, label, color, dx in series:
+            est = [tr["settings"][n][key] for n in names]
+            ref = est[0]["value"] if q == "capacity" else 0.0
+            v = np.array([e["value"] for e in est]) - ref
+            lo = np.array([e["ci"][0] for e in est]) - ref
+            hi = np.array([e["ci"][1] for e in est]) - ref
+            ax.errorbar(x + dx, v, yerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)],
+                        fmt="o", ms=3, capsize=2, lw=0.8, color=color, label=label)
+            if key in tr["laws"]:  # (quick mode may lack the settings to fit a law)
+                law = TransferLaw.from_dict(tr["laws"][key])
+                fit = np.array([law.predict(tr["settings"][n]["setting"])[0]
+                                for n in names]) - ref
+                ax.plot(x + dx, fit, "_", ms=9, mew=1.2, color="black",
+                        label="transfer law" if dx >= 0 else None)
+        ax.set_xticks(x, [n.replace("batch_size", "B").replace("n_tasks", "K")
+                          .replace("n_bits", "n") for n in names], rotation=45, ha="right",
+                      fontsize=5.5)
+        ax.set_ylabel(ylabel)
+        title = {"log10_A": "step-law prefactor", "gamma": "step-law exponent",
+                 "capacity": f"capacity (constant: per {tr['capacity_unit'].rstrip('s')})"}[q]
+        ax.set_title(f"({next(letters)}) {title}", loc="left", fontsize=7)
+        if j != 1:
+            ax.legend(fontsize=5.5, loc="best")
 
 
 def print_summary(cfg, law, cap, data_fit, data_error, gof, slowdown, sps, train_wall):

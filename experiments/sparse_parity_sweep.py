@@ -1,25 +1,27 @@
-"""Scaling exponents of the calibrated simulator in the paper's sparse-parity settings.
+"""Scaling exponents of the transferred simulator in the paper's sparse-parity settings.
 
-Simulation only (events engine). Parameters come from the calibration experiment
-(figures/sparse_parity_calibration.json, key results.calibration) when a full-mode run
-of it exists; otherwise paper-like defaults (γ = −0.19 and the values in DEFAULTS) are
-used, and the JSON says which.
+Simulation only (events engine). Every parameter comes from the calibration's transfer
+laws (figures/sparse_parity_calibration.json, ``results.transfer``; fitted on networks
+with K = 32–128 subtasks, n = 16–64 task bits, B = 500–2000) evaluated at the paper's
+setting K = 500, n = 100, B = 20 000 (simquanta.sparse_parity.predict): step law A, γ, σ,
+capacity per neuron or per parameter (whichever the study found constant), the width
+speed law (1 + n0/w)^κ and the data threshold A_D, γ_D, σ_D. These are extrapolations
+(n, K and B lie outside the calibrated ranges); the CIs carry the laws' uncertainty.
 
-The paper's settings (Michaud et al. 2023, §3): K = 500 subtasks, α ∈ {0.1, …, 0.8};
-capacity N(w)/C with N(w) = 603·w + 2 for widths 10–300; online batch B = 20 000 for
-10^5 steps; dataset sizes 10^4 – 5·10^6, multi-epoch with early stopping on held-out loss.
-Early stopping in the simulator: a learned quantum's loss never rises again, so the
-loss over epochs is non-increasing and the best checkpoint is the last one. Steps come
-from the widest model. Per α we fit (fit_power_law, agent bootstrap 95 % CIs):
+Protocol (simquanta.sparse_parity.protocol.PAPER, the paper's repository):
+- α_N: 20 widths int(2^linspace(log2 10, log2 300, 20)), N = 603·w + 2, loss at step 10⁵;
+- α_S: steps 500 ≤ S < 15 000 at width 300;
+- α_D: width 500, D = 10⁴ … 5·10⁶ (25 log-spaced), early stopping (the simulator's loss
+  never rises, so the best checkpoint is the last), from the first D below 0.95 bits.
+α ∈ {0.1, …, 0.8}; agents stand in for the paper's seeds.
 
-- α_N: L(N) ∝ N^−α_N over all widths (final step);       theory α_N = α
-- α_S: L(S) ∝ S^−α_S over S_RANGE (widest model);         theory α/(α+1)
-- α_D: L(D) ∝ D^−α_D over all D (best checkpoint);        theory α/(α+1)
-- n(D) ∝ D^e, n = subtasks ever learned;                  theory e = 1/(α+1)
-
-The calibrated γ (steps ∝ p^−(1+γ)) and γ_D (examples needed ∝ p^−γ_D) shift the
-asymptotes to α_S = α/((α+1)(1+γ)), α_D = α/((α+1)(1+γ_D)), e = 1/((α+1)(1+γ_D));
-the figure shows these dash-dotted beside the paper's dashed lines.
+Uncertainty: each exponent's 95 % interval is the percentile interval over parametric
+draws of the calibration (every transfer law drawn from its normal; each draw simulated
+with a few agents and fitted with the protocol), so it holds both the calibration's and
+the simulation's uncertainty. Controls: the same model noise-free (every threshold at its
+median, Poisson noise ignored) at K = 500 and at K = ∞ (Zipf normalised by ζ(α+1), the
+unreachable tail beyond 10⁶ counted unlearned): their difference is the finite-K effect.
+``curves`` holds the predicted mean loss (bits) at every width, step and D of the protocol.
 """
 
 from __future__ import annotations
@@ -36,210 +38,233 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from scipy import special  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simquanta import plots  # noqa: E402
-from simquanta.analysis.fit import fit_power_law  # noqa: E402
-from simquanta.analysis.stats import sem  # noqa: E402
 from simquanta.analysis.theory import zipf_frequencies  # noqa: E402
 from simquanta.files import atomic_path  # noqa: E402
-from simquanta.sparse_parity.calibrate import (  # noqa: E402
-    DataThresholdFit,
-    StepLawFit,
-    simulate_dataset_learned,
-    simulate_online_learned,
+from simquanta.sparse_parity.predict import (  # noqa: E402
+    TransferredCalibration,
+    simulate_dataset_loss,
+    simulate_online_loss,
+    transferred,
+)
+from simquanta.sparse_parity.protocol import (  # noqa: E402
+    PAPER,
+    Protocol,
+    fit_alpha_D,
+    fit_alpha_N,
+    fit_alpha_S,
 )
 
-from _common import FIGURES, Experiment, parse_args  # noqa: E402
+from _common import FIGURES, Experiment, _jsonable, parse_args  # noqa: E402
 
 NAME = "sparse_parity_sweep"
-RESULT_KEYS = ("alpha", "alpha_N", "alpha_S", "alpha_D", "n_vs_D_exponent")
-
-#: Fallback parameters (no calibration file): the paper's γ ≈ −0.19 (steps ∝ p^−0.81)
-#: and round numbers of the size the small calibration study measures.
-DEFAULTS: dict[str, Any] = {
-    "gamma": -0.19, "log10_A": 5.5, "sigma": 0.3, "noise": "lognormal", "C": 500.0,
-    "batch_size": 1000,
-    "data": {"log10_A_D": 3.5, "gamma_D": 0.0, "sigma_D": 0.3},
-}
+RESULT_KEYS = ("alpha", "alpha_N", "alpha_S", "alpha_D")
+EXPONENTS = RESULT_KEYS[1:]
+#: quanta kept explicitly in the K = ∞ control (the rest of the tail is never learned)
+K_INF_EXPLICIT = 1_000_000
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "full": {
-        "n_tasks": 500, "alphas": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
-        "widths": [10, 14, 20, 28, 40, 56, 80, 113, 160, 226, 300], "batch_size": 20_000,
-        "steps": 100_000, "step_checkpoints": 41,
-        "dataset_sizes": [10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
-                          2_000_000, 5_000_000],
-        "s_range": [300, 10_000], "agents": 32, "seed": 11, "n_boot": 1000,
+        "n_tasks": 500, "n_bits": 100, "batch_size": 20_000,
+        "alphas": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], "step_checkpoints": 60,
+        "agents": 20, "calibration_draws": 100, "draw_agents": 5, "seed": 11, "n_boot": 500,
+        "protocol": "paper",
     },
     "quick": {
-        "n_tasks": 500, "alphas": [0.2, 0.4, 0.8], "widths": [10, 40, 300],
-        "batch_size": 20_000, "steps": 100_000, "step_checkpoints": 21,
-        "dataset_sizes": [10_000, 200_000, 5_000_000], "s_range": [300, 10_000],
-        "agents": 3, "seed": 11, "n_boot": 50,
+        "n_tasks": 500, "n_bits": 100, "batch_size": 20_000, "alphas": [0.2, 0.8],
+        "step_checkpoints": 25, "agents": 3, "calibration_draws": 10, "draw_agents": 2,
+        "seed": 11, "n_boot": 20, "protocol": "paper, 5 widths, 6 dataset sizes",
     },
 }
 
 
-def load_calibration(out: Path) -> tuple[dict[str, Any], str]:
-    """Calibrated parameters and where they came from (a full-mode calibration JSON in
-    the output folder or figures/, else DEFAULTS)."""
-    for folder in dict.fromkeys([out, FIGURES]):
-        path = folder / "sparse_parity_calibration.json"
-        if not path.exists():
-            continue
-        payload = json.loads(path.read_text())
-        cal = payload.get("results", {}).get("calibration")
-        if payload.get("mode") == "full" and cal and cal.get("data"):
-            return cal, f"calibrated: {path.name} (full mode, {path.parent.name}/)"
-    return DEFAULTS, ("defaults: no full-mode sparse_parity_calibration.json found; "
-                      "paper-like gamma = -0.19 and the DEFAULTS of this script")
+def protocol_of(cfg: dict[str, Any], quick: bool) -> Protocol:
+    if not quick:
+        return PAPER
+    return PAPER.scaled(widths=(10, 300), n_widths=5, steps=PAPER.steps,
+                        dataset_sizes=np.geomspace(1e4, 5e6, 6).astype(int).tolist(),
+                        d_width=PAPER.d_width)
 
 
-def _laws(cal: dict[str, Any]) -> tuple[StepLawFit, DataThresholdFit]:
-    nan2 = (math.nan, math.nan)
-    law = StepLawFit(log10_A=cal["log10_A"], gamma=cal["gamma"], sigma=cal["sigma"],
-                     noise=cal["noise"], batch_size=int(cal["batch_size"]),
-                     log10_A_ci=nan2, gamma_ci=nan2, sigma_ci=nan2, log10_A_se=math.nan,
-                     gamma_se=math.nan, sigma_se=math.nan, log_likelihood=math.nan,
-                     aic=math.nan, n_obs=0, n_censored=0, n_boot=0)
-    d = cal["data"]
-    data = DataThresholdFit(log10_A_D=d["log10_A_D"], gamma_D=d["gamma_D"],
-                            sigma_D=d["sigma_D"], log10_A_D_ci=nan2, gamma_D_ci=nan2,
-                            sigma_D_ci=nan2, log10_A_D_se=math.nan, gamma_D_se=math.nan,
-                            sigma_D_se=math.nan, log_likelihood=math.nan,
-                            accuracy=math.nan, n_obs=0, n_boot=0)
-    return law, data
+def load_transfer() -> tuple[dict[str, Any], str]:
+    path = FIGURES / "sparse_parity_calibration.json"
+    payload = json.loads(path.read_text())
+    section = payload.get("results", {}).get("transfer")
+    if payload.get("mode") != "full" or not section:
+        raise ValueError(f"calibration = {path} is invalid: needs a full-mode "
+                         "sparse_parity_calibration.json with results.transfer")
+    return section, f"transfer laws of {path.name} (full mode, figures/)"
 
 
-def sweep_alpha(alpha: float, cfg: dict[str, Any], law: StepLawFit, data: DataThresholdFit,
-                C: float) -> dict[str, Any]:
-    """Simulate one α: loss vs N (final step), vs S (widest model), vs D (best checkpoint)."""
+def n_params_paper(cfg: dict[str, Any], widths) -> np.ndarray:
+    w = np.asarray(widths, dtype=float)
+    return (cfg["n_tasks"] + cfg["n_bits"] + 3) * w + 2
+
+
+def simulate_alpha(cal: TransferredCalibration, cfg: dict[str, Any], proto: Protocol,
+                   alpha: float, ckpt: np.ndarray, agents: int,
+                   seed: int) -> dict[str, np.ndarray]:
+    """Simulated losses on the protocol: N (agents × widths at the last step), S (agents ×
+    checkpoints at s_width) and D (agents × sizes, early-stopped, at d_width)."""
     p = zipf_frequencies(cfg["n_tasks"], alpha)
-    n_of_w = 603 * np.asarray(cfg["widths"], dtype=float) + 2
-    sizes = np.asarray(cfg["dataset_sizes"], dtype=float)
-    caps = n_of_w / C
-    steps, batch = cfg["steps"], cfg["batch_size"]
-    ckpt = np.unique(np.round(np.geomspace(1, steps, cfg["step_checkpoints"])).astype(int))
-    seed = cfg["seed"] + int(round(alpha * 1000))
-    mask = simulate_online_learned(law, p, caps, steps, batch, ckpt, agents=cfg["agents"],
-                                   seed=seed)  # (A, W, C, K)
-    loss_n = (1.0 - mask[:, :, -1, :]) @ p  # (A, W)
-    loss_s = (1.0 - mask[:, -1, :, :]) @ p  # (A, C), widest model
-    learned_d = simulate_dataset_learned(data, law, p, cfg["dataset_sizes"], caps[-1], steps,
-                                         batch, agents=cfg["agents"], seed=seed + 1)
-    loss_d = (1.0 - learned_d) @ p  # (A, nD)
-    n_d = learned_d.sum(axis=-1).astype(float)  # (A, nD)
-    fits = {
-        "alpha_N": fit_power_law(n_of_w, loss_n, n_boot=cfg["n_boot"], seed=1),
-        "alpha_S": fit_power_law(ckpt.astype(float), loss_s, n_boot=cfg["n_boot"], seed=2,
-                                 x_range=tuple(cfg["s_range"])),
-        "alpha_D": fit_power_law(sizes, loss_d, n_boot=cfg["n_boot"], seed=3),
-        # n ∝ D^e is a power law with exponent −e in fit_power_law's convention.
-        "n_vs_D": fit_power_law(sizes, np.maximum(n_d, 0.0), n_boot=cfg["n_boot"], seed=4),
-    }
-    # Noise-free closed form of the same calibrated model at K = 500: quantum k is learned
-    # by step S iff k ≤ capacity and its median step A p_k^−γ/(B p_k) ≤ S, and from a
-    # training set of D iff also D p_k ≥ A_D p_k^−γ_D. It separates finite-K effects
-    # (present here too) from the simulator's noise.
-    t_k = law.median_steps(p, batch)
-    rank = np.arange(1, p.size + 1)
+    widths = list(proto.widths)
+    online = simulate_online_loss(cal, p, widths, proto.steps, ckpt, agents=agents, seed=seed)
+    s_col = widths.index(proto.s_width)
+    data = simulate_dataset_loss(cal, p, proto.dataset_sizes, proto.d_width, proto.steps,
+                                 agents=agents, seed=seed + 1)
+    return {"N": online[:, :, -1], "S": online[:, s_col, :], "D": data}
 
-    def closed(cap: float, s: float, d: float = math.inf) -> np.ndarray:
-        return (rank <= math.floor(cap + 1e-9)) & (t_k <= s) & (d * p >= data.thresholds(p))
 
-    ref_n = np.array([p @ ~closed(c, steps) for c in caps])
-    ref_s = np.array([p @ ~closed(caps[-1], s) for s in ckpt])
-    ref_learned = np.array([closed(caps[-1], steps, d) for d in sizes])
-    ref_d = (~ref_learned).astype(float) @ p
-    ref_nd = ref_learned.sum(axis=1).astype(float)
-    reference = {}
-    for key, x, y, kw, sign in (("alpha_N", n_of_w, ref_n, {}, 1),
-                                ("alpha_S", ckpt.astype(float), ref_s,
-                                 {"x_range": tuple(cfg["s_range"])}, 1),
-                                ("alpha_D", sizes, ref_d, {}, 1),
-                                ("n_vs_D", sizes, ref_nd, {}, -1)):
+def fits_of(proto: Protocol, n_par: np.ndarray, ckpt: np.ndarray, loss: dict[str, Any],
+            n_boot: int) -> dict[str, Any]:
+    out = {}
+    for key, call in (
+            ("alpha_N", lambda: fit_alpha_N(n_par, loss["N"], n_boot=n_boot, seed=1)),
+            ("alpha_S", lambda: fit_alpha_S(ckpt, loss["S"], proto.s_window, n_boot=n_boot,
+                                            seed=2)),
+            ("alpha_D", lambda: fit_alpha_D(proto.dataset_sizes, loss["D"],
+                                            threshold_bits=proto.d_threshold_bits,
+                                            n_boot=n_boot, seed=3))):
         try:
-            reference[key] = sign * fit_power_law(x, y, n_boot=0, **kw).exponent
-        except ValueError:  # fewer than two usable points (e.g. nothing learnable)
-            reference[key] = math.nan
-    return {"p": p, "n_of_w": n_of_w, "ckpt": ckpt, "loss_n": loss_n, "loss_s": loss_s,
-            "loss_d": loss_d, "n_d": n_d, "fits": fits, "reference": reference}
+            out[key] = call()
+        except ValueError:  # too few usable points in the window
+            out[key] = None
+    return out
+
+
+def closed_form(cal: TransferredCalibration, alpha: float, proto: Protocol, ckpt: np.ndarray,
+                k_max: int | None, cfg: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Noise-free losses: quantum k is learned by step S at width w iff k ≤ ⌊n(w)⌋ and its
+    median exposures τ_k f(w) ≤ B p_k S, and from a training set of D iff also
+    D p_k ≥ A_D p_k^−γ_D. ``k_max`` None: K = cfg n_tasks (Zipf over K); else K = ∞, with
+    p_k = k^−(α+1)/ζ(α+1) for k ≤ k_max and the rest of the tail counted unlearned."""
+    if k_max is None:
+        p = zipf_frequencies(cfg["n_tasks"], alpha)
+        tail = 0.0
+    else:
+        k = np.arange(1, k_max + 1, dtype=float)
+        p = k ** -(alpha + 1) / special.zeta(alpha + 1)
+        tail = max(0.0, 1.0 - float(p.sum()))
+    rank = np.arange(1, p.size + 1)
+    tau = cal.tau(p)
+    b = cal.batch_size
+
+    def loss(width: int, steps: float, d: float = math.inf) -> float:
+        ok = (rank <= math.floor(cal.capacity(width) + 1e-9)) & \
+             (tau * cal.speed(width) <= b * p * steps)
+        if math.isfinite(d):
+            ok &= d * p >= cal.tau_data(p)
+        return float(p @ ~ok) + tail
+
+    return {"N": np.array([[loss(w, proto.steps) for w in proto.widths]]),
+            "S": np.array([[loss(proto.s_width, s) for s in ckpt]]),
+            "D": np.array([[loss(proto.d_width, proto.steps, d) for d in proto.dataset_sizes]])}
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(NAME, __doc__.splitlines()[0], argv)
     cfg = dict(CONFIGS["quick" if args.quick else "full"])
-    cal, source = load_calibration(Path(args.out))
-    law, data = _laws(cal)
-    cfg.update({"calibration_source": source, "parameters": {
-        "gamma": law.gamma, "log10_A": law.log10_A, "sigma": law.sigma, "noise": law.noise,
-        "C": cal["C"], "log10_A_D": data.log10_A_D, "gamma_D": data.gamma_D,
-        "sigma_D": data.sigma_D},
-        "early_stopping": "best checkpoint: simulated loss over epochs is non-increasing "
-                          "(learned quanta stay learned), so it is the final one",
-        "transfer": "A, A_D (exposures/examples per subtask) and C (parameters per "
-                    "quantum) are used as calibrated on the small task; only exponents "
-                    "are expected to transfer to n_tasks = 500, n = 100"})
+    proto = protocol_of(cfg, args.quick)
+    section, source = load_transfer()
+    setting = {f: cfg[f] for f in ("n_tasks", "n_bits", "batch_size")}
+    point = transferred(section, setting)
+    rng = np.random.default_rng(cfg["seed"])
+    draws = [transferred(section, setting, rng) for _ in range(cfg["calibration_draws"])]
+    cfg.update({"calibration_source": source, "protocol_windows": proto.to_dict(),
+                "parameters": point.to_dict()})
     exp = Experiment(NAME, args, cfg)
-    runs = {a: sweep_alpha(a, cfg, law, data, float(cal["C"])) for a in cfg["alphas"]}
+    ckpt = np.unique(np.round(np.geomspace(1, proto.steps, cfg["step_checkpoints"]))
+                     .astype(np.int64))
+    ckpt = np.unique(np.concatenate([ckpt, [proto.steps]]))
+    n_par = n_params_paper(cfg, proto.widths)
     alphas = cfg["alphas"]
 
-    def col(key: str, sign: float = 1.0) -> list[float]:
-        return [sign * runs[a]["fits"][key].exponent for a in alphas]
+    runs: dict[float, dict[str, Any]] = {}
+    for i, alpha in enumerate(alphas):
+        seed = cfg["seed"] + 1000 * i
+        loss = simulate_alpha(point, cfg, proto, alpha, ckpt, cfg["agents"], seed)
+        fits = fits_of(proto, n_par, ckpt, loss, cfg["n_boot"])
+        reps: dict[str, list[float]] = {k: [] for k in EXPONENTS}
+        for j, cal in enumerate(draws):
+            sim = simulate_alpha(cal, cfg, proto, alpha, ckpt, cfg["draw_agents"],
+                                 seed + 100_000 * (j + 1))
+            for k, f in fits_of(proto, n_par, ckpt, sim, 0).items():
+                reps[k].append(math.nan if f is None else f.exponent)
+        controls = {}
+        for name, k_max in (("K500", None), ("K_inf", K_INF_EXPLICIT)):
+            cf = closed_form(point, alpha, proto, ckpt, k_max, cfg)
+            controls[name] = {k: (None if f is None else f.exponent)
+                              for k, f in fits_of(proto, n_par, ckpt, cf, 0).items()}
+            controls[name]["loss"] = cf
+        runs[alpha] = {"loss": loss, "fits": fits, "draws": reps, "controls": controls}
 
-    results = {
-        "alpha": alphas,
-        "alpha_N": col("alpha_N"),
-        "alpha_S": col("alpha_S"),
-        "alpha_D": col("alpha_D"),
-        "n_vs_D_exponent": col("n_vs_D", -1.0),
+    def value(a: float, k: str) -> float | None:
+        f = runs[a]["fits"][k]
+        return None if f is None else f.exponent
+
+    def ci(a: float, k: str) -> list[float]:
+        r = np.asarray(runs[a]["draws"][k], dtype=float)
+        r = r[np.isfinite(r)]
+        return [float(np.quantile(r, 0.025)), float(np.quantile(r, 0.975))] if r.size >= 2 \
+            else [math.nan, math.nan]
+
+    results = {"alpha": alphas, **{k: [value(a, k) for a in alphas] for k in EXPONENTS}}
+    al = np.asarray(alphas, dtype=float)
+    details = {
+        "ci95": {k: [ci(a, k) for a in alphas] for k in EXPONENTS},
+        "ci95_simulation_only": {k: [list(runs[a]["fits"][k].ci) if runs[a]["fits"][k]
+                                     else None for a in alphas] for k in EXPONENTS},
+        "theory": {"alpha_N": al, "alpha_S": al / (al + 1), "alpha_D": al / (al + 1)},
+        "closed_form_K500": {k: [runs[a]["controls"]["K500"][k] for a in alphas]
+                             for k in EXPONENTS},
+        "closed_form_K_inf": {k: [runs[a]["controls"]["K_inf"][k] for a in alphas]
+                              for k in EXPONENTS},
+        "calibration_source": source,
+        # draws whose simulated loss does not fall at all (exponent ≈ 0): typically a
+        # drawn speed law (n0, κ extrapolated to B = 20 000) that stops all learning
+        "draws_flat_fraction": {k: [float(np.mean(np.abs(np.nan_to_num(
+            np.asarray(runs[a]["draws"][k], dtype=float), nan=0.0)) < 0.01)) for a in alphas]
+            for k in EXPONENTS},
+        "uncertainty": f"percentile 95 % over {len(draws)} parametric draws of the "
+                       f"transfer laws, {cfg['draw_agents']} simulated agents per draw",
     }
-    details: dict[str, Any] = {"ci95": {}, "theory": {}, "theory_calibrated_gamma": {}}
-    for key, fkey, sign in (("alpha_N", "alpha_N", 1), ("alpha_S", "alpha_S", 1),
-                            ("alpha_D", "alpha_D", 1), ("n_vs_D_exponent", "n_vs_D", -1)):
-        details["ci95"][key] = [sorted((sign * runs[a]["fits"][fkey].ci_low,
-                                        sign * runs[a]["fits"][fkey].ci_high))
-                                for a in alphas]
-    al = np.asarray(alphas)
-    details["theory"] = {"alpha_N": al, "alpha_S": al / (al + 1), "alpha_D": al / (al + 1),
-                         "n_vs_D_exponent": 1 / (al + 1)}
-    details["theory_calibrated_gamma"] = {
-        "alpha_S": al / ((al + 1) * (1 + law.gamma)),
-        "alpha_D": al / ((al + 1) * (1 + data.gamma_D)),
-        "n_vs_D_exponent": 1 / ((al + 1) * (1 + data.gamma_D))}
-    details["fit_ranges"] = {"N": [runs[alphas[0]]["n_of_w"][0], runs[alphas[0]]["n_of_w"][-1]],
-                             "S": cfg["s_range"],
-                             "D": [cfg["dataset_sizes"][0], cfg["dataset_sizes"][-1]]}
-    details["finite_K_closed_form"] = {
-        key: [runs[a]["reference"][fkey] for a in alphas]
-        for key, fkey in (("alpha_N", "alpha_N"), ("alpha_S", "alpha_S"),
-                          ("alpha_D", "alpha_D"), ("n_vs_D_exponent", "n_vs_D"))}
-    details["calibration_source"] = source
-
-    fig = make_figure(cfg, runs, results, details)
+    curves = {
+        "N": {f"{a:g}": {"width": list(proto.widths), "loss": runs[a]["loss"]["N"].mean(0)}
+              for a in alphas},
+        "S": {f"{a:g}": {"step": ckpt, "loss": runs[a]["loss"]["S"].mean(0)} for a in alphas},
+        "D": {f"{a:g}": {"D": list(proto.dataset_sizes), "loss": runs[a]["loss"]["D"].mean(0)}
+              for a in alphas},
+    }
+    results["curves"] = curves
+    fig = make_figure(cfg, proto, n_par, ckpt, runs, results, details)
     paths = exp.save(fig, results)
-    add_top_level(paths[-1], results, details)
-    print(f"parameters: {source}")
-    print(f"  gamma = {law.gamma:.3f}, log10 A = {law.log10_A:.2f}, sigma = {law.sigma:.2f} "
-          f"({law.noise}), C = {float(cal['C']):.0f}, log10 A_D = {data.log10_A_D:.2f}, "
-          f"gamma_D = {data.gamma_D:.3f}, sigma_D = {data.sigma_D:.2f}")
-    print(" alpha | alpha_N (th) | alpha_S (th, th_γ) | alpha_D (th, th_γD) | n~D^e (th)")
-    th, thg = details["theory"], details["theory_calibrated_gamma"]
+    add_top_level(paths[-1], details)
+    print(f"parameters ({source}): " + ", ".join(f"{k} = {v:.3g}" if isinstance(v, float)
+                                                  else f"{k} = {v}"
+                                                  for k, v in point.to_dict().items()))
+    print(" alpha | alpha_N [CI] (K500, K_inf) | alpha_S [CI] (K500, K_inf) | alpha_D ...")
     for i, a in enumerate(alphas):
-        print(f"  {a:.1f}  | {results['alpha_N'][i]:.3f} ({th['alpha_N'][i]:.3f}) | "
-              f"{results['alpha_S'][i]:.3f} ({th['alpha_S'][i]:.3f}, "
-              f"{thg['alpha_S'][i]:.3f}) | {results['alpha_D'][i]:.3f} "
-              f"({th['alpha_D'][i]:.3f}, {thg['alpha_D'][i]:.3f}) | "
-              f"{results['n_vs_D_exponent'][i]:.3f} ({th['n_vs_D_exponent'][i]:.3f})")
+        row = []
+        for k in EXPONENTS:
+            v = results[k][i]
+            lo, hi = details["ci95"][k][i]
+            c5, ci_ = details["closed_form_K500"][k][i], details["closed_form_K_inf"][k][i]
+            row.append(f"{_f(v)} [{_f(lo)}, {_f(hi)}] ({_f(c5)}, {_f(ci_)})")
+        print(f"  {a:.1f}  | " + " | ".join(row))
 
 
-def add_top_level(path: Path, results: dict[str, Any], details: dict[str, Any]) -> None:
-    """Copy the result keys to the top level of the JSON (and add the CIs), atomically."""
-    from _common import _jsonable
+def _f(v: float | None) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"
 
+
+def add_top_level(path: Path, details: dict[str, Any]) -> None:
+    """Copy the result keys and ``curves`` to the top level of the JSON, add the CIs and
+    controls (``details``), atomically."""
     payload = json.loads(path.read_text())
-    for key in RESULT_KEYS:
+    for key in (*RESULT_KEYS, "curves"):
         payload[key] = payload["results"][key]
     payload["details"] = _jsonable(details)
     with atomic_path(path) as tmp, open(tmp, "w") as fh:
@@ -247,83 +272,71 @@ def add_top_level(path: Path, results: dict[str, Any], details: dict[str, Any]) 
         fh.write("\n")
 
 
-def make_figure(cfg, runs, results, details):
+def make_figure(cfg, proto, n_par, ckpt, runs, results, details):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import NullFormatter
 
     plots.use_style()
     alphas = cfg["alphas"]
-    fig, axes = plt.subplots(2, 4, figsize=(7.2, 5.0))
+    fig, axes = plt.subplots(2, 3, figsize=(7.2, 5.0))
     colors = {a: plots.PALETTE[i % len(plots.PALETTE)] for i, a in enumerate(alphas)}
-    sizes = np.asarray(cfg["dataset_sizes"], dtype=float)
+    sizes = np.asarray(proto.dataset_sizes, dtype=float)
     for a in alphas:
         r = runs[a]
-        for ax, x, y in ((axes[0, 0], r["n_of_w"], r["loss_n"]),
-                         (axes[0, 1], r["ckpt"].astype(float), r["loss_s"]),
-                         (axes[0, 2], sizes, r["loss_d"]), (axes[0, 3], sizes, r["n_d"])):
-            err = sem(y)  # NaN for one run: no band
-            mean = np.where(y.mean(0) > 0, y.mean(0), np.nan)  # log axes: hide zeros
-            # A band through 0 cannot be drawn on log axes: floor its lower edge at mean/20.
+        for ax, key, x in ((axes[0, 0], "N", n_par), (axes[0, 1], "S", ckpt.astype(float)),
+                           (axes[0, 2], "D", sizes)):
+            y = r["loss"][key]
+            mean = y.mean(0)
+            lo, hi = np.quantile(y, [0.025, 0.975], axis=0)
             ax.plot(x, mean, color=colors[a], lw=1.0)
-            ax.fill_between(x, np.maximum(mean - plots.Z95 * err, mean / 20),
-                            mean + plots.Z95 * err, color=colors[a], alpha=0.25, lw=0)
-    labels = [("parameters N = 603·w + 2", "loss (bits)", "L vs N (at 10^5 steps)"),
-              ("steps S (widest model)", "loss (bits)", "L vs S (B = 20 000)"),
-              ("training-set size D (samples)", "best-checkpoint loss (bits)", "L vs D"),
-              ("training-set size D (samples)", "subtasks learned n", "n vs D")]
-    for ax, (xl, yl, title) in zip(axes[0], labels, strict=True):
+            ax.fill_between(x, np.maximum(lo, mean / 20), np.maximum(hi, mean / 20),
+                            color=colors[a], alpha=0.2, lw=0)
+            ax.plot(x, r["controls"]["K_inf"]["loss"][key][0], color=colors[a], lw=0.7,
+                    ls=":")
+    labels = [("parameters N = 603·w + 2", f"(a) L vs N at {proto.steps:,} steps"),
+              ("steps S", f"(b) L vs S, w = {proto.s_width} (shaded: fit window)"),
+              ("training-set size D", f"(c) L vs D, w = {proto.d_width}, early stopping")]
+    for ax, (xl, title) in zip(axes[0], labels, strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(xl)
-        ax.set_ylabel(yl)
-        ax.set_title(title)
-    axes[0, 1].axvspan(*cfg["s_range"], color="0.88", lw=0, zorder=0)
-    axes[0, 1].text(math.sqrt(cfg["s_range"][0] * cfg["s_range"][1]), 1.6e-3, "fit range",
-                    ha="center", fontsize=6, color="0.35")
-    axes[0, 1].set_ylim(1e-3, 1.5)
-    axes[0, 3].set_ylim(bottom=0.05)
-    handles = [Line2D([], [], color=colors[a], label=f"α = {a}") for a in alphas]
-    fig.legend(handles=handles, ncol=len(alphas), loc="upper center",
-               bbox_to_anchor=(0.5, 0.955), fontsize=6)
-    al = np.asarray(alphas)
+        ax.set_ylabel("loss (bits)")
+        ax.set_title(title, loc="left", fontsize=7)
+    axes[0, 1].axvspan(*proto.s_window, color="0.9", lw=0, zorder=0)
+    al = np.asarray(alphas, dtype=float)
     grid = np.linspace(al.min() - 0.02, al.max() + 0.02, 100)
-    theory = {"alpha_N": grid, "alpha_S": grid / (grid + 1), "alpha_D": grid / (grid + 1),
-              "n_vs_D_exponent": 1 / (grid + 1)}
-    params = cfg["parameters"]
-    corrected = {"alpha_S": theory["alpha_S"] / (1 + params["gamma"]),
-                 "alpha_D": theory["alpha_D"] / (1 + params["gamma_D"]),
-                 "n_vs_D_exponent": theory["n_vs_D_exponent"] / (1 + params["gamma_D"])}
-    names = {"alpha_N": "α_N  (theory α)", "alpha_S": "α_S  (theory α/(α+1))",
-             "alpha_D": "α_D  (theory α/(α+1))", "n_vs_D_exponent": "n ∝ D^e: e  (theory 1/(α+1))"}
-    for ax, key in zip(axes[1], RESULT_KEYS[1:], strict=True):
-        ci = np.asarray(details["ci95"][key])
-        y = np.asarray(results[key])
-        ax.errorbar(al, y, yerr=[y - ci[:, 0], ci[:, 1] - y], fmt="o", ms=3,
-                    color=plots.PALETTE[0], capsize=2, lw=0.8)
-        ax.plot(al, np.asarray(details["finite_K_closed_form"][key]), "x", ms=4,
-                color=plots.PALETTE[1])
+    theory = {"alpha_N": grid, "alpha_S": grid / (grid + 1), "alpha_D": grid / (grid + 1)}
+    for ax, key, letter in zip(axes[1], EXPONENTS, "def", strict=True):
+        y = np.array([np.nan if v is None else v for v in results[key]], dtype=float)
+        ci = np.asarray(details["ci95"][key], dtype=float)
+        ax.errorbar(al, y, yerr=[np.maximum(y - ci[:, 0], 0), np.maximum(ci[:, 1] - y, 0)],
+                    fmt="o", ms=3, color=plots.PALETTE[0], capsize=2, lw=0.8)
+        for name, marker, color in (("closed_form_K500", "x", plots.PALETTE[1]),
+                                    ("closed_form_K_inf", "+", plots.PALETTE[3])):
+            v = np.array([np.nan if x is None else x for x in details[name][key]], float)
+            ax.plot(al, v, marker, ms=5, color=color, ls="none")
         plots.theory_line(ax, grid, theory[key])
-        if key in corrected:
-            ax.plot(grid, corrected[key], color="0.45", ls="-.", lw=1.0)
         ax.set_xlabel("α  (p_k ∝ k^−(α+1))")
-        ax.set_ylabel(names[key])
-    g_text = f"γ = {params['gamma']:.2f} (S), γ_D = {params['gamma_D']:.2f} (D)"
-    legend = [
+        ax.set_ylabel(key.replace("alpha_", "α_"))
+        ax.set_title(f"({letter}) {key.replace('alpha_', 'α_')} (paper's fit window)",
+                     loc="left", fontsize=7)
+    handles = [Line2D([], [], color=colors[a], label=f"α = {a}") for a in alphas]
+    handles += [
+        Line2D([], [], color="0.3", lw=1.0, label="simulator, K = 500 (mean, 95 % of agents)"),
+        Line2D([], [], color="0.3", lw=0.7, ls=":", label="noise-free model, K = ∞"),
         Line2D([], [], color=plots.PALETTE[0], marker="o", ms=3, ls="none",
-               label="simulation, fitted exponent (95 % CI)"),
-        Line2D([], [], color=plots.PALETTE[1], marker="x", ms=4, ls="none",
-               label="same model, noise-free closed form, K = 500"),
-        Line2D([], [], color="black", ls="--", lw=1.0, label="asymptotic theory (K = ∞)"),
-        Line2D([], [], color="0.45", ls="-.", lw=1.0, label=f"theory with calibrated {g_text}"),
-    ]
-    fig.legend(handles=legend, ncol=2, loc="lower center", bbox_to_anchor=(0.5, 0.0),
-               fontsize=6)
-    fig.suptitle("Calibrated simulator in the paper's sparse-parity settings (K = 500): "
-                 "fitted exponents vs theory", fontsize=8, y=0.995)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.93))
+               label="simulator exponent (95 % CI incl. calibration)"),
+        Line2D([], [], color=plots.PALETTE[1], marker="x", ls="none",
+               label="noise-free model, K = 500"),
+        Line2D([], [], color=plots.PALETTE[3], marker="+", ls="none",
+               label="noise-free model, K = ∞"),
+        Line2D([], [], color="black", ls="--", label="theory α, α/(α+1) (K = ∞)")]
+    fig.legend(handles=handles, ncol=4, loc="lower center", fontsize=5.5)
+    fig.suptitle("Simulator in the paper's sparse-parity settings (K = 500, n = 100, "
+                 "B = 20 000), every parameter extrapolated\nby the transfer laws fitted on "
+                 "K = 32–128, n = 16–64, B = 500–2000 networks (α = 0.4); paper's fit windows",
+                 fontsize=7)
+    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     return fig
 
 

@@ -63,10 +63,12 @@ from ..validation import check_int, check_real, invalid
 
 __all__ = [
     "CapacityFit",
+    "CapacityPowerFit",
     "DataThresholdFit",
     "StepLawFit",
     "convergence_intervals",
     "fit_capacity",
+    "fit_capacity_power",
     "fit_data_threshold",
     "fit_step_law",
     "learned_count",
@@ -417,6 +419,85 @@ def fit_capacity(n_params: Sequence[float], counts: Sequence[float], *,
         n_time=n_time, rmse=float(np.sqrt(np.mean((pred - c_arr) ** 2))),
         n_runs=int(n_arr.size), n_boot=n_boot,
     )
+
+
+@dataclass(frozen=True)
+class CapacityPowerFit:
+    """Capacity sublinear in width: a width-w network holds n̂ = min(⌊(w/c)^β⌋, n_time)
+    quanta; c (in the unit of w: the width that holds one quantum) and β (dimensionless;
+    β = 1 is the linear n = w/c of :class:`CapacityFit`).
+
+    Least squares over a grid of (log c, β) (the objective is piecewise constant); the
+    point is the mean of the minimising grid points. ``c_ci``/``beta_ci``: percentile
+    bootstrap 95 % intervals over runs, stratified by width; ``rmse`` of n̂ in quanta.
+    """
+
+    c: float
+    beta: float
+    c_ci: tuple[float, float]
+    beta_ci: tuple[float, float]
+    rmse: float
+    n_runs: int
+    n_boot: int
+    uncertainty: str = "bootstrap over runs, stratified by width (percentile 95 %)"
+
+    def capacity(self, width: np.ndarray | float) -> np.ndarray:
+        """(w/c)^β quanta."""
+        return (np.asarray(width, dtype=float) / self.c) ** self.beta
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_BETA_GRID = np.linspace(0.3, 1.5, 121)
+
+
+def _best_power(widths: np.ndarray, counts: np.ndarray, n_time: np.ndarray,
+                log_c_grid: np.ndarray) -> tuple[float, float]:
+    """Mean (log c, β) over the grid points minimising Σ (n − min(⌊(w/c)^β⌋, n_time))²."""
+    lw = np.log(widths)
+    # (B, C, R): capacity of every run for every grid point
+    cap = np.exp(_BETA_GRID[:, None, None] * (lw[None, None, :] - log_c_grid[None, :, None]))
+    pred = np.minimum(np.floor(cap + 1e-9), n_time[None, None, :])
+    sse = ((pred - counts[None, None, :]) ** 2).sum(axis=-1)
+    b_idx, c_idx = np.nonzero(sse <= sse.min() + 1e-9)
+    return float(log_c_grid[c_idx].mean()), float(_BETA_GRID[b_idx].mean())
+
+
+def fit_capacity_power(widths: Sequence[float], counts: Sequence[float],
+                       n_time: float | Sequence[float], *, n_boot: int = 200, seed: int = 0,
+                       ci: float = 0.95) -> CapacityPowerFit:
+    """(c, β) of n̂ = min(⌊(w/c)^β⌋, n_time) from learned counts (see the class).
+
+    ``widths`` float[R] (one per run), ``counts`` float[R] (largest number of subtasks
+    learned), ``n_time`` the time-limited count (one number, or one per run when runs
+    come from settings with different step budgets or frequencies).
+    """
+    n_boot = check_int("n_boot", n_boot, 0)
+    check_real("ci", ci, low=0.0, high=1.0, low_open=True)
+    w_arr = np.asarray(widths, dtype=float)
+    c_arr = np.asarray(counts, dtype=float)
+    if w_arr.shape != c_arr.shape or w_arr.ndim != 1 or np.unique(w_arr).size < 2:
+        raise invalid("counts", c_arr.shape, "must be 1-D, one per run, >= 2 distinct widths")
+    if np.any(w_arr <= 0):
+        raise invalid("widths", w_arr, "must all be > 0")
+    t_arr = np.broadcast_to(np.asarray(n_time, dtype=float), w_arr.shape)
+    if np.any(t_arr <= 0):
+        raise invalid("n_time", n_time, "must be > 0")
+    log_c_grid = np.linspace(math.log(0.25), math.log(w_arr.max()), 301)
+    log_c, beta = _best_power(w_arr, c_arr, t_arr, log_c_grid)
+    groups = [np.nonzero(w_arr == v)[0] for v in np.unique(w_arr)]
+    boots = bootstrap(lambda idx: _best_power(w_arr[idx], c_arr[idx], t_arr[idx], log_c_grid),
+                      w_arr.size, n_boot, np.random.default_rng(seed), strata=groups)
+    reps = np.array(boots) if boots else np.full((0, 2), np.nan)
+    q_lo, q_hi = percentile_ci(reps, ci)
+    pred = np.minimum(np.floor((w_arr / math.exp(log_c)) ** beta + 1e-9), t_arr)
+    return CapacityPowerFit(
+        c=math.exp(log_c), beta=beta,
+        c_ci=(float(math.exp(q_lo[0])), float(math.exp(q_hi[0]))),
+        beta_ci=(float(q_lo[1]), float(q_hi[1])),
+        rmse=float(np.sqrt(np.mean((pred - c_arr) ** 2))), n_runs=int(w_arr.size),
+        n_boot=len(boots))
 
 
 # --------------------------------------------------------------- data threshold
