@@ -53,9 +53,7 @@ from simquanta.sparse_parity.predict import (  # noqa: E402
 from simquanta.sparse_parity.protocol import (  # noqa: E402
     PAPER,
     Protocol,
-    fit_alpha_D,
-    fit_alpha_N,
-    fit_alpha_S,
+    fit_protocol,
 )
 
 from _common import FIGURES, Experiment, _jsonable, parse_args  # noqa: E402
@@ -118,23 +116,6 @@ def simulate_alpha(cal: TransferredCalibration, cfg: dict[str, Any], proto: Prot
     return {"N": online[:, :, -1], "S": online[:, s_col, :], "D": data}
 
 
-def fits_of(proto: Protocol, n_par: np.ndarray, ckpt: np.ndarray, loss: dict[str, Any],
-            n_boot: int) -> dict[str, Any]:
-    out = {}
-    for key, call in (
-            ("alpha_N", lambda: fit_alpha_N(n_par, loss["N"], n_boot=n_boot, seed=1)),
-            ("alpha_S", lambda: fit_alpha_S(ckpt, loss["S"], proto.s_window, n_boot=n_boot,
-                                            seed=2)),
-            ("alpha_D", lambda: fit_alpha_D(proto.dataset_sizes, loss["D"],
-                                            threshold_bits=proto.d_threshold_bits,
-                                            n_boot=n_boot, seed=3))):
-        try:
-            out[key] = call()
-        except ValueError:  # too few usable points in the window
-            out[key] = None
-    return out
-
-
 def closed_form(cal: TransferredCalibration, alpha: float, proto: Protocol, ckpt: np.ndarray,
                 k_max: int | None, cfg: dict[str, Any]) -> dict[str, np.ndarray]:
     """Noise-free losses: quantum k is learned by step S at width w iff k ≤ ⌊n(w)⌋ and its
@@ -186,18 +167,18 @@ def main(argv: list[str] | None = None) -> None:
     for i, alpha in enumerate(alphas):
         seed = cfg["seed"] + 1000 * i
         loss = simulate_alpha(point, cfg, proto, alpha, ckpt, cfg["agents"], seed)
-        fits = fits_of(proto, n_par, ckpt, loss, cfg["n_boot"])
+        fits = fit_protocol(proto, n_par, ckpt, loss, n_boot=cfg["n_boot"])
         reps: dict[str, list[float]] = {k: [] for k in EXPONENTS}
         for j, cal in enumerate(draws):
             sim = simulate_alpha(cal, cfg, proto, alpha, ckpt, cfg["draw_agents"],
                                  seed + 100_000 * (j + 1))
-            for k, f in fits_of(proto, n_par, ckpt, sim, 0).items():
+            for k, f in fit_protocol(proto, n_par, ckpt, sim, n_boot=0).items():
                 reps[k].append(math.nan if f is None else f.exponent)
         controls = {}
         for name, k_max in (("K500", None), ("K_inf", K_INF_EXPLICIT)):
             cf = closed_form(point, alpha, proto, ckpt, k_max, cfg)
             controls[name] = {k: (None if f is None else f.exponent)
-                              for k, f in fits_of(proto, n_par, ckpt, cf, 0).items()}
+                              for k, f in fit_protocol(proto, n_par, ckpt, cf, n_boot=0).items()}
             controls[name]["loss"] = cf
         runs[alpha] = {"loss": loss, "fits": fits, "draws": reps, "controls": controls}
 

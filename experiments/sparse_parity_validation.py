@@ -59,9 +59,9 @@ from simquanta.sparse_parity.protocol import (  # noqa: E402
     Protocol,
     best_loss,
     check_study,
-    fit_alpha_D,
     fit_alpha_N,
     fit_alpha_S,
+    fit_protocol,
 )
 
 from _common import FIGURES, Experiment, _jsonable, parse_args  # noqa: E402
@@ -140,24 +140,6 @@ def simulate_protocol(cal, cfg: dict[str, Any], proto: Protocol, alpha: float, g
     return {"N": online[:, :, -1], "S": online[:, -1, :], "D": data}
 
 
-def fit_all(cfg: dict[str, Any], proto: Protocol, n_par: np.ndarray, steps: np.ndarray,
-            loss: dict[str, np.ndarray], n_boot: int) -> dict[str, ExponentFit | None]:
-    """The three protocol fits (None where the window holds too few usable points)."""
-    out: dict[str, ExponentFit | None] = {}
-    for key, call in (
-            ("alpha_N", lambda: fit_alpha_N(n_par, loss["N"], n_boot=n_boot, seed=1)),
-            ("alpha_S", lambda: fit_alpha_S(steps, loss["S"], proto.s_window, n_boot=n_boot,
-                                            seed=2)),
-            ("alpha_D", lambda: fit_alpha_D(proto.dataset_sizes, loss["D"],
-                                            threshold_bits=proto.d_threshold_bits,
-                                            n_boot=n_boot, seed=3))):
-        try:
-            out[key] = call()
-        except ValueError:
-            out[key] = None
-    return out
-
-
 def predictions(cfg: dict[str, Any], proto: Protocol, section: dict[str, Any],
                 grid: np.ndarray) -> dict[float, dict[str, Any]]:
     """Per α: simulated losses and exponents at the point calibration, and each exponent's
@@ -172,12 +154,12 @@ def predictions(cfg: dict[str, Any], proto: Protocol, section: dict[str, Any],
     for i, alpha in enumerate(cfg["alphas"]):
         seed = cfg["sim_seed"] + 100 * i
         loss = simulate_protocol(point, cfg, proto, alpha, grid, cfg["sim_agents"], seed)
-        fits = fit_all(cfg, proto, n_par, grid[1:], loss, cfg["n_boot"])
+        fits = fit_protocol(proto, n_par, grid[1:], loss, n_boot=cfg["n_boot"])
         reps = {k: [] for k in EXPONENTS}
         for j, cal in enumerate(draws):
             sim = simulate_protocol(cal, cfg, proto, alpha, grid, cfg["draw_agents"],
                                     seed + 10_000 * (j + 1))
-            for k, f in fit_all(cfg, proto, n_par, grid[1:], sim, 0).items():
+            for k, f in fit_protocol(proto, n_par, grid[1:], sim, n_boot=0).items():
                 reps[k].append(math.nan if f is None else f.exponent)
         out[alpha] = {"loss": loss, "fits": fits, "draws": reps, "parameters": point}
     return out
@@ -260,8 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         loss = {"N": last, "S": curve_s, "D": best_d}
         sub = {w: np.stack([logs[(alpha, "online", w, s, None)].subtask_loss
                             for s in proto.seeds]) for w in proto.widths}
-        net[alpha] = {"loss": loss, "fits": fit_all(cfg, proto, n_par, grid[1:], loss,
-                                                    cfg["n_boot"]),
+        net[alpha] = {"loss": loss, "fits": fit_protocol(proto, n_par, grid[1:], loss,
+                                                         n_boot=cfg["n_boot"]),
                       "counts": {w: learned_count(sub[w]) for w in proto.widths},
                       "data_best_subtask": np.stack([[
                           logs[(alpha, "data", proto.d_width, s, d)].subtask_loss[

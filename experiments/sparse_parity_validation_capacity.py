@@ -39,10 +39,8 @@ from simquanta.sparse_parity import n_params  # noqa: E402
 from simquanta.sparse_parity.mlp import log_spaced_steps  # noqa: E402
 from simquanta.sparse_parity.predict import simulate_online_loss, transferred  # noqa: E402
 from simquanta.sparse_parity.protocol import (  # noqa: E402
-    ExponentFit,
     Protocol,
-    fit_alpha_N,
-    fit_alpha_S,
+    fit_protocol,
 )
 
 from _common import FIGURES, Experiment, parse_args  # noqa: E402
@@ -73,20 +71,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-def fits(n_par: np.ndarray, steps: np.ndarray, proto: Protocol, loss: dict[str, np.ndarray],
-         n_boot: int) -> dict[str, ExponentFit | None]:
-    out: dict[str, ExponentFit | None] = {}
-    for key, call in (("alpha_N", lambda: fit_alpha_N(n_par, loss["N"], n_boot=n_boot,
-                                                      seed=1)),
-                      ("alpha_S", lambda: fit_alpha_S(steps, loss["S"], proto.s_window,
-                                                      n_boot=n_boot, seed=2))):
-        try:
-            out[key] = call()
-        except ValueError:  # too few usable points in the window
-            out[key] = None
-    return out
-
-
 def simulate(cal, cfg, proto, alpha, grid, agents, seed) -> dict[str, np.ndarray]:
     p = first.make_task(cfg, alpha).p
     online = simulate_online_loss(cal, p, proto.widths, cfg["steps"], grid[1:],
@@ -110,10 +94,10 @@ def predictions(cfg, proto, section, grid, n_par) -> dict[str, dict[float, Any]]
             for j, cal in enumerate(draws):
                 sim = simulate(cal, cfg, proto, alpha, grid, cfg["draw_agents"],
                                seed + 10_000 * (j + 1))
-                for k, f in fits(n_par, grid[1:], proto, sim, 0).items():
+                for k, f in fit_protocol(proto, n_par, grid[1:], sim, n_boot=0).items():
                     reps[k].append(math.nan if f is None else f.exponent)
-            out[model][alpha] = {"loss": loss, "fits": fits(n_par, grid[1:], proto, loss,
-                                                            cfg["n_boot"]),
+            out[model][alpha] = {"loss": loss, "fits": fit_protocol(proto, n_par, grid[1:], loss,
+                                                            n_boot=cfg["n_boot"]),
                                  "draws": reps, "parameters": point.to_dict()}
     return out
 
@@ -163,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         curve = np.stack([logs[(alpha, "online", proto.s_width, s, None)].test_loss[1:]
                           for s in proto.seeds])
         loss = {"N": last, "S": curve}
-        net[alpha] = {"loss": loss, "fits": fits(n_par, grid[1:], proto, loss, cfg["n_boot"])}
+        net[alpha] = {"loss": loss,
+                      "fits": fit_protocol(proto, n_par, grid[1:], loss, n_boot=cfg["n_boot"])}
 
     heldout = []
     for alpha in cfg["alphas"]:

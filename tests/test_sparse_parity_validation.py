@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
-from experiment_runner import EXPERIMENTS, run_quick
+from experiment_runner import import_experiment, run_quick
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPONENTS = ("alpha_N", "alpha_S", "alpha_D")
@@ -42,17 +42,7 @@ def test_validation_quick(tmp_path):
 
 
 def test_bad_setting_rejected_before_training(monkeypatch):
-    import importlib.util
-    import sys
-
-    sys.path.insert(0, str(EXPERIMENTS))
-    try:
-        spec = importlib.util.spec_from_file_location("exp_validation",
-                                                      EXPERIMENTS / "sparse_parity_validation.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXPERIMENTS))
+    module = import_experiment("sparse_parity_validation")
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained despite a bad setting")

@@ -48,6 +48,7 @@ __all__ = [
     "fit_alpha_D",
     "fit_alpha_N",
     "fit_alpha_S",
+    "fit_protocol",
     "paper_widths",
 ]
 
@@ -279,6 +280,34 @@ def fit_alpha_D(dataset_sizes: Sequence[float], loss: np.ndarray, *,
     use = _d_window(y, threshold_bits)
     return _fit(x, y, use, None, n_boot, seed, ci,
                 refit=lambda sub: _d_window(sub, threshold_bits))
+
+
+def fit_protocol(protocol: Protocol, n_params: Sequence[float], steps: Sequence[float],
+                 loss: dict[str, np.ndarray], *, n_boot: int = 1000
+                 ) -> dict[str, ExponentFit | None]:
+    """The exponents of one study with ``protocol``'s windows, for the losses it has:
+    ``loss["N"]`` float[R, W] (last-step loss per run and width, at ``n_params``) → α_N,
+    ``loss["S"]`` float[R, S] (the widest width's runs at ``steps``) → α_S, ``loss["D"]``
+    float[R, P] (early-stopped loss at ``protocol.dataset_sizes``) → α_D; all in bits. None
+    for an exponent whose window holds too few usable points. Bootstrap seeds 1, 2, 3 (α_N,
+    α_S, α_D), so a network study and a simulated one are fitted alike."""
+    fits = {
+        "N": ("alpha_N", lambda: fit_alpha_N(n_params, loss["N"], n_boot=n_boot, seed=1)),
+        "S": ("alpha_S", lambda: fit_alpha_S(steps, loss["S"], protocol.s_window,
+                                             n_boot=n_boot, seed=2)),
+        "D": ("alpha_D", lambda: fit_alpha_D(protocol.dataset_sizes, loss["D"],
+                                             threshold_bits=protocol.d_threshold_bits,
+                                             n_boot=n_boot, seed=3)),
+    }
+    out: dict[str, ExponentFit | None] = {}
+    for source, (key, call) in fits.items():
+        if source not in loss:
+            continue
+        try:
+            out[key] = call()
+        except ValueError:  # too few usable points in the window
+            out[key] = None
+    return out
 
 
 def check_study(*, n_tasks: int, n_bits: int, k: int, alphas: Sequence[float],
