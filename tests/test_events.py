@@ -771,6 +771,36 @@ def test_agents_get_the_same_numbers_from_every_variant_that_covers_them():
         np.testing.assert_array_equal(run(alone).loss[0], whole.loss[agent])
 
 
+@pytest.mark.parametrize("record", [False, True])
+def test_logistic_agents_with_and_without_capacity_match_their_own_runs(record):
+    """Logistic reads slots off first-learn steps at finite capacity and assumes every ready
+    quantum holds one at unlimited capacity (no step row): in one run with both kinds of
+    agent, each agent's loss (and recorded steps) equals a run of that agent alone."""
+    quanta = Quanta(300, alpha=0.5)
+    caps = [math.inf, 6.0, math.inf, 15.0]
+
+    def sim(capacity, agents, first):
+        return Simulation(quanta, Learner(acquisition="logistic", eta=0.7, s0=0.02,
+                                          capacity=capacity),
+                          Online(2000, 10), agents=agents, seed=8, checkpoints=9,
+                          engine="events", record_learn_steps=record, record_strength=True,
+                          first_agent=first)
+
+    whole = run(sim(caps, 4, 0))
+    for agent, cap in enumerate(caps):
+        alone = run(sim(cap, 1, agent))
+        np.testing.assert_array_equal(alone.loss[0], whole.loss[agent])
+        np.testing.assert_array_equal(alone.learned[0], whole.learned[agent])
+        if record:
+            np.testing.assert_array_equal(alone.learn_step[0], whole.learn_step[agent])
+    assert whole.learned[1, -1] <= 6 and whole.learned[0, -1] > 6  # the capacity binds
+    # strength ≥ ½ exactly for the quanta holding a slot, with and without capacity
+    np.testing.assert_array_equal((whole.strength >= 0.5).sum(axis=2), whole.learned)
+    # the unlimited agents' shortcut (no step row) against reading their recorded steps
+    other = run(dataclasses.replace(sim(caps, 4, 0), record_learn_steps=not record))
+    np.testing.assert_array_equal(other.loss, whole.loss)
+
+
 def test_a_variant_refuses_an_agent_it_does_not_cover():
     sim = Simulation(Quanta(30, cost=[1.0, 2.0] * 15), Learner(capacity=4.0),
                      Online(50, 10), agents=2, checkpoints=3, engine="events")
