@@ -110,12 +110,7 @@ def figure(plans):
                 if s.min() < TARGET <= s.max():
                     ax.contour(grid["capacity"], grid["data"], s, levels=[TARGET],
                                colors=[color], linewidths=1.2)
-            if t.capacity_floor is not None:
-                ax.axvline(max(t.capacity_floor, 0.8), color=color, ls=":", lw=0.8)
-            if t.data_floor is not None:
-                ax.axhline(t.data_floor, color=color, ls=":", lw=0.8)
-            if t.compute_optimal is not None:
-                ax.plot(*t.compute_optimal, "o", mfc="none", color=color, ms=5)
+            plots.plan_marks(ax, t, color=color, ms=5)
             ax.plot([], [], color=color, label=f"{t.name} ({t.cls})")
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -221,12 +221,7 @@ def plan_figure(result, *, title: str | None = None):
             ax.plot(n, d, color=color, marker=".", ms=3, label=t.name)
         elif t.capacity_floor is not None:
             ax.plot([], [], color=color, label=t.name)
-        if t.capacity_floor is not None:
-            ax.axvline(max(t.capacity_floor, 0.8), color=color, ls=":", lw=0.8)
-        if t.data_floor is not None:
-            ax.axhline(t.data_floor, color=color, ls=":", lw=0.8)
-        if t.compute_optimal is not None:
-            ax.plot(*t.compute_optimal, "o", mfc="none", color=color, ms=6)
+        plots.plan_marks(ax, t, color=color, ms=6)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("capacity n (quanta)")

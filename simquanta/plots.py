@@ -68,6 +68,18 @@ def theory_line(ax, x, y, *, color="black", label="theory", lw=1.0, **kwargs):
     ax.plot(x, y, color=color, ls="--", lw=lw, label=label, **kwargs)
 
 
+def plan_marks(ax, task, *, color, ms: float = 6.0) -> None:
+    """A planned task's floors on capacity × data axes: dotted lines at its capacity floor
+    (at least 0.8, so a floor of 0 stays on a log axis) and data floor, an open circle at
+    its compute-optimal point (``planner.TaskPlan``; missing ones are skipped)."""
+    if task.capacity_floor is not None:
+        ax.axvline(max(task.capacity_floor, 0.8), color=color, ls=":", lw=0.8)
+    if task.data_floor is not None:
+        ax.axhline(task.data_floor, color=color, ls=":", lw=0.8)
+    if task.compute_optimal is not None:
+        ax.plot(*task.compute_optimal, "o", mfc="none", color=color, ms=ms)
+
+
 def save(fig, path: str | Path, *, formats: tuple[str, ...] = ("png",)) -> list[Path]:
     """Save a figure in each format next to ``path`` (suffix replaced); returns the paths."""
     import matplotlib.pyplot as plt
